@@ -1,0 +1,33 @@
+# `make demo`: set up .venv if needed and run the whole pipeline on the embedded demo.
+# `make test`: the same set-up, then the test suite (what .ci/run runs).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CORES  ?= all
+SNAKEMAKE_ARGS ?=
+
+.PHONY: demo test env bench clean demo-data
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml $(SNAKEMAKE_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_pipeline.py
+
+demo-data: $(STAMP)
+	$(BIN)/python -m wijkeffect.demo
+
+clean:
+	rm -rf results data/processed logs .snakemake

@@ -1,0 +1,25 @@
+# wijkeffect workflow: raw monitor waves -> cleaned waves -> panel -> estimates -> figures and tables.
+# The rules are thin: each runs one papermill notebook template from notebooks/ (see README).
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/clean.smk"
+include: "workflow/rules/panel.smk"
+include: "workflow/rules/estimate.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/summary.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

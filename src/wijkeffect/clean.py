@@ -1,0 +1,306 @@
+"""Clean one wave: apply its codebook to the raw file and return respondent-schema rows plus a clean log.
+
+Policy per column (`invalid:` in the codebook): `error` (default) fails with a message naming the
+file, variable, schema column, up to five bad values and what was expected; `exclude` drops the
+respondent and counts it; `missing` sets the value missing and counts it. Nothing is dropped
+silently: rows_in == rows_out + sum(exclusions) always holds in the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from wijkeffect.codebook import Codebook
+from wijkeffect.errors import input_error
+from wijkeffect.readers import Wave, read_wave
+from wijkeffect.schema import COLUMNS, dtype_of
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Outcome definitions from config (DESIGN §5)."""
+
+    k10_high: float = 30.0  # K10 >= this: high risk of anxiety/depression
+    mhi5_low: float = 60.0  # MHI-5 < this: poor mental health
+    walking_min_week: float = 30.0  # >= this many minutes a week of leisure walking
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any] | None) -> "Thresholds":
+        return cls(**(cfg or {}))
+
+
+@dataclass
+class CleanLog:
+    """What happened to every row and column of one wave."""
+
+    source: str
+    wave: int
+    file: str
+    rows_in: int = 0
+    rows_out: int = 0
+    exclusions: dict[str, int] = field(default_factory=dict)
+    set_missing: dict[str, int] = field(default_factory=dict)
+    recodes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    missing: dict[str, int] = field(default_factory=dict)
+
+    def exclude(self, reason: str, n: int) -> None:
+        if n:
+            self.exclusions[reason] = self.exclusions.get(reason, 0) + int(n)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _counts(s: pd.Series) -> dict[str, int]:
+    vc = s.astype(object).where(s.notna(), "<NA>").value_counts(sort=False)
+    return {str(k): int(v) for k, v in sorted(vc.items(), key=lambda kv: str(kv[0]))}
+
+
+def _as_number(s: pd.Series) -> pd.Series:
+    """Numbers from a raw column; text that is not a number becomes NaN (reported by the caller)."""
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype(float)
+    return pd.to_numeric(s.astype("string").str.strip(), errors="coerce").astype(float)
+
+
+class _Cleaner:
+    def __init__(self, cb: Codebook, wave: Wave, thresholds: Thresholds):
+        self.cb, self.raw, self.th = cb, wave.data, thresholds
+        self.labels, self.file_missing = wave.value_labels, wave.missing_codes
+        self.log = CleanLog(cb.source, cb.wave, str(cb.file), rows_in=len(self.raw))
+        self.drop = pd.Series(False, index=self.raw.index)
+        self.out: dict[str, pd.Series] = {}
+
+    # --------------------------------------------------------------------------- bad values
+    def bad(self, col: str, var: str, mask: pd.Series, values: pd.Series, expected: str, policy: str) -> None:
+        """Apply the column's policy to rows whose value is bad."""
+        n = int(mask.sum())
+        if not n:
+            return
+        if policy == "error":
+            raise input_error(self.cb.file, f"variable {var} (schema column {col}): {n} rows",
+                              values[mask].tolist(), expected)
+        if policy == "exclude":
+            self.log.exclude(f"invalid_{col}", int((mask & ~self.drop).sum()))
+            self.drop |= mask
+        else:
+            self.log.set_missing[col] = self.log.set_missing.get(col, 0) + n
+
+    def missing_codes(self, var: str, spec: dict[str, Any]) -> set[Any]:
+        return set(spec.get("missing", [])) | set(self.file_missing.get(var, set()))
+
+    # --------------------------------------------------------------------------- columns
+    def column(self, col: str, spec: dict[str, Any]) -> pd.Series:
+        schema = COLUMNS[col]
+        if "value" in spec:
+            return pd.Series([spec["value"]] * len(self.raw), index=self.raw.index)
+        var = spec["var"]
+        s = self.raw[var]
+        policy = spec.get("invalid", "error")
+        if schema.kind == "date":
+            return self._date(col, var, s, spec, policy)
+        if schema.kind == "str":
+            return self._text(s)
+        miss = self.missing_codes(var, spec)
+        num = _as_number(s)
+        not_number = num.isna() & s.notna() & (s.astype("string").str.strip() != "")
+        if "recode" in spec or schema.kind in ("category", "binary"):
+            return self._recode(col, var, s, num, not_number, spec, miss, policy)
+        self.bad(col, var, not_number, s, "a number", policy)
+        num = num.where(~num.isin(list(miss)))
+        lo, hi = spec.get("range", [schema.low, schema.high])
+        lo = schema.low if lo is None else lo
+        hi = schema.high if hi is None else hi
+        out = (num < lo) if lo is not None else pd.Series(False, index=num.index)
+        if hi is not None:
+            out |= num > hi
+        self.bad(col, var, out, num, f"values in [{lo}, {hi}] or a listed missing code {sorted(miss)}", policy)
+        return num.where(~out)
+
+    def _text(self, s: pd.Series) -> pd.Series:
+        if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
+            s = s.astype("Int64")
+        t = s.astype("string").str.strip()
+        return t.where(t != "")
+
+    def _date(self, col: str, var: str, s: pd.Series, spec: dict[str, Any], policy: str) -> pd.Series:
+        if pd.api.types.is_datetime64_any_dtype(s):
+            return s
+        text = s.astype("string").str.strip()
+        text = text.where(text != "")
+        d = pd.to_datetime(text, format=spec.get("date_format"), errors="coerce")
+        self.bad(col, var, d.isna() & text.notna(), text,
+                 f"dates in format {spec.get('date_format', 'ISO 8601')!r}", policy)
+        return d
+
+    def _recode(self, col: str, var: str, s: pd.Series, num: pd.Series, not_number: pd.Series,
+                spec: dict[str, Any], miss: set[Any], policy: str) -> pd.Series:
+        recode = spec.get("recode", {})
+        # keys may be codes (numbers) or, for text columns, the text itself
+        mapping = {(float(k) if not isinstance(k, str) or _is_num(k) else k): v for k, v in recode.items()}
+        key = num.where(~not_number, s.astype("string").str.strip()) if not_number.any() else num
+        key = key.astype(object)
+        is_missing = key.isna() | key.isin(list(miss))
+        known = key.isin(list(mapping))
+        unknown = ~known & ~is_missing
+        labels = self.labels.get(var, {})
+        self.bad(col, var, unknown, s,
+                 f"a code listed under recode {sorted(map(str, mapping))} or missing {sorted(miss)}"
+                 + (f" (file labels: {labels})" if labels else ""), policy)
+        out = key.map(mapping).where(known)
+        self.log.recodes[col] = {"before": _counts(s), "after": _counts(out)}
+        return out
+
+    # --------------------------------------------------------------------------- scores
+    def score_psych(self, spec: dict[str, Any]) -> None:
+        instrument = spec["instrument"]
+        items = spec["items"]
+        lo, hi = (1, 5) if instrument == "K10" else (1, 6)
+        lo, hi = spec.get("item_range", [lo, hi])
+        vals = {}
+        for v in items:
+            num = _as_number(self.raw[v])
+            num = num.where(~num.isin(list(self.missing_codes(v, spec))))
+            out = num.notna() & ((num < lo) | (num > hi))
+            self.bad("psych_score", v, out, num, f"item answers {lo}-{hi} or a missing code", spec.get("invalid", "error"))
+            vals[v] = num.where(~out)
+        m = pd.DataFrame(vals)
+        if instrument == "MHI-5":
+            for v in spec.get("reverse", []):
+                m[v] = (lo + hi) - m[v]
+        answered = m.notna().sum(axis=1)
+        enough = answered >= len(items) - int(spec.get("max_missing", 0))
+        # prorate: the mean of the answered items stands in for the unanswered ones
+        total = m.mean(axis=1) * len(items)
+        if instrument == "K10":
+            score = total
+            distress = score >= self.th.k10_high
+        else:
+            score = (total - len(items) * lo) / (len(items) * (hi - lo)) * 100
+            distress = score < self.th.mhi5_low
+        score = score.where(enough)
+        self.out["psych_score"] = score.round(4)
+        self.out["psych_instrument"] = pd.Series(instrument, index=self.raw.index).where(enough)
+        self.out["psych_distress"] = distress.astype(float).where(enough)
+
+    def score_expr(self, col: str, spec: dict[str, Any]) -> None:
+        frame = pd.DataFrame(index=self.raw.index)
+        for v in spec["vars"]:
+            num = _as_number(self.raw[v])
+            codes = set(spec.get("missing", {}).get(v, [])) | self.file_missing.get(v, set())
+            frame[v] = num.where(~num.isin(list(codes)))
+        val = frame.eval(spec["expr"], engine="python").astype(float)
+        schema = COLUMNS[col]
+        lo, hi = spec.get("range", [schema.low, schema.high])
+        out = val.notna() & ((val < lo) | (val > hi))
+        self.bad(col, "+".join(spec["vars"]), out, val, f"values in [{lo}, {hi}]", spec.get("invalid", "error"))
+        self.out[col] = val.where(~out)
+
+    # --------------------------------------------------------------------------- run
+    def run(self) -> pd.DataFrame:
+        for col, spec in self.cb.columns.items():
+            self.out[col] = self.column(col, spec)
+        for name, spec in self.cb.scores.items():
+            if name == "psych":
+                self.score_psych(spec)
+            else:
+                self.score_expr(name, spec)
+        if "walk_min_week" in self.out and "walking" not in self.cb.columns:
+            w = self.out["walk_min_week"]
+            self.out["walking"] = (w >= self.th.walking_min_week).astype(float).where(w.notna())
+        self._postcodes()
+        self._weights()
+        df = self._frame()
+        self._unique_ids(df)
+        kept = df[~self.drop.to_numpy()].reset_index(drop=True)
+        self.log.rows_out = len(kept)
+        self.log.missing = {c: int(kept[c].isna().sum()) for c in kept.columns}
+        assert self.log.rows_in == self.log.rows_out + sum(self.log.exclusions.values())
+        return kept
+
+    def _postcodes(self) -> None:
+        if "pc6" in self.out:
+            pc = self.out["pc6"].astype("string").str.replace(r"\s+", "", regex=True).str.upper()
+            self.out["pc6"] = pc.where(pc.str.fullmatch(r"\d{4}[A-Z]{2}").fillna(False))
+            bad = pc.notna() & self.out["pc6"].isna()
+            self.log.set_missing["pc6"] = self.log.set_missing.get("pc6", 0) + int(bad.sum())
+            if "pc4" not in self.out:
+                self.out["pc4"] = self.out["pc6"].str[:4]
+        if "pc4" in self.out:
+            pc4 = self.out["pc4"].astype("string").str.strip().str[:4]
+            self.out["pc4"] = pc4.where(pc4.str.fullmatch(r"\d{4}").fillna(False))
+
+    def _weights(self) -> None:
+        if "weight" not in self.out:
+            self.out["weight"] = pd.Series(1.0, index=self.raw.index)
+            return
+        w = self.out["weight"]
+        var = self.cb.columns["weight"].get("var", "weight")
+        self.bad("weight", var, w.isna() | (w <= 0), w, "a survey weight > 0",
+                 self.cb.columns["weight"].get("invalid", "error"))
+
+    def _frame(self) -> pd.DataFrame:
+        n = len(self.raw)
+        data = {}
+        for name, col in COLUMNS.items():
+            if name == "source":
+                s = pd.Series([self.cb.source] * n, index=self.raw.index)
+            elif name == "wave":
+                s = pd.Series([self.cb.wave] * n, index=self.raw.index)
+            else:
+                s = self.out.get(name, pd.Series([pd.NA] * n, index=self.raw.index, dtype=object))
+            if col.kind == "date":
+                s = pd.to_datetime(s).astype("datetime64[s]")
+            elif col.kind in ("int", "binary"):
+                s = pd.to_numeric(s).round().astype("Int64")
+            elif col.kind == "float":
+                s = pd.to_numeric(s).astype("Float64")
+            elif col.kind == "category":
+                bad = s.notna() & ~s.isin(col.levels)
+                if bad.any():
+                    raise input_error(self.cb.file, f"schema column {name}", s[bad].tolist(),
+                                      f"one of {list(col.levels)} (fix the codebook's recode)")
+                s = s.astype(dtype_of(col))
+            else:
+                s = s.astype("string")
+            data[name] = s.reset_index(drop=True)
+        return pd.DataFrame(data)
+
+    def _unique_ids(self, df: pd.DataFrame) -> None:
+        ids = df["respondent_id"]
+        if ids.isna().any():
+            raise input_error(self.cb.file, f"variable {self.cb.columns['respondent_id'].get('var')} "
+                              f"(respondent_id): {int(ids.isna().sum())} rows without an id", None,
+                              "an id on every row")
+        dup = ids.duplicated(keep=False)
+        if dup.any():
+            raise input_error(self.cb.file, f"variable {self.cb.columns['respondent_id'].get('var')} "
+                              f"(respondent_id): {int(dup.sum())} rows share an id", ids[dup].tolist(),
+                              "ids unique within the wave")
+
+
+def _is_num(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def clean_wave(cb: Codebook, thresholds: Thresholds | None = None) -> tuple[pd.DataFrame, CleanLog]:
+    """Read and clean one wave; returns schema rows and the clean log."""
+    wave = read_wave(cb.file, cb.spec.get("format"), cb.source_vars(), cb.spec.get("read"))
+    cleaner = _Cleaner(cb, wave, thresholds or Thresholds())
+    return cleaner.run(), cleaner.log
+
+
+def summarise_log(log: CleanLog) -> pd.DataFrame:
+    """The log's row accounting as a small table for notebooks."""
+    rows = [("rows in", log.rows_in)] + [(f"excluded: {k}", -v) for k, v in log.exclusions.items()]
+    rows.append(("rows out", log.rows_out))
+    return pd.DataFrame(rows, columns=["step", "rows"])
+
+

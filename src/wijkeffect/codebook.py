@@ -1,0 +1,102 @@
+"""Codebooks: per source and wave, how the file's variables become respondent-schema columns.
+
+A codebook is YAML, validated against workflow/schemas/codebook.schema.yaml. `extends:` names a
+base codebook (relative to this one) whose keys it overrides, so waves that share a scheme share
+one file. See config/codebooks/demo/ for worked examples.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wijkeffect.errors import WijkeffectError
+from wijkeffect.paths import ROOT, resolve
+
+SCHEMA_DIR = ROOT / "workflow" / "schemas"
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; the error names the file when it is not one."""
+    path = Path(path)
+    if not path.exists():
+        raise WijkeffectError(f"{path}: file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise WijkeffectError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise WijkeffectError(f"{path}: top level is {type(data).__name__}; expected a mapping of keys")
+    return data
+
+
+def validate(data: dict[str, Any], schema_name: str, source: str | Path) -> None:
+    """Validate against a JSON schema in workflow/schemas; the error names the key path and file."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # optional 1.3 s import we do not use
+    import jsonschema
+
+    schema = yaml.safe_load((SCHEMA_DIR / schema_name).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        raise WijkeffectError(f"{source}: key {where}: {e.message}; expected a value matching {schema_name}")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """A validated codebook with its source path and the data file it reads."""
+
+    path: Path
+    source: str
+    wave: int
+    file: Path
+    spec: dict[str, Any]
+
+    @property
+    def columns(self) -> dict[str, dict[str, Any]]:
+        return self.spec.get("columns", {})
+
+    @property
+    def scores(self) -> dict[str, dict[str, Any]]:
+        return self.spec.get("scores", {})
+
+    def source_vars(self) -> list[str]:
+        """Every file variable the codebook reads (for column-subset reading)."""
+        names: list[str] = []
+        for col in self.columns.values():
+            if "var" in col:
+                names.append(col["var"])
+        for sc in self.scores.values():
+            names.extend(sc.get("items", []))
+            names.extend(sc.get("vars", []))
+        return list(dict.fromkeys(names))
+
+
+def load_codebook(path: str | Path, root: Path | None = None) -> Codebook:
+    """Load, resolve `extends`, and validate a codebook."""
+    path = resolve(path, root)
+    data = load_yaml(path)
+    seen, here = {path}, path.parent
+    while "extends" in data:
+        base_path = (here / str(data.pop("extends"))).resolve()
+        if base_path in seen:
+            raise WijkeffectError(f"{path}: key extends: cycle through {base_path}")
+        seen.add(base_path)
+        here = base_path.parent
+        data = _merge(load_yaml(base_path), data)
+    validate(data, "codebook.schema.yaml", path)
+    return Codebook(path=path, source=str(data["source"]), wave=int(data["wave"]),
+                    file=resolve(data["file"], root), spec=data)

@@ -1,0 +1,1 @@
+"""Figures: one style file, one save helper, per-wijk trends and per-city maps."""

@@ -1,0 +1,63 @@
+"""Per-city choropleth of the change post - pre per wijk, with class breaks shared by every city."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.patches import Patch
+
+from wijkeffect.figures.style import DOUBLE_COLUMN, MM, save_figure, style
+from wijkeffect.labels import label
+from wijkeffect.panel import pool_cells
+
+
+def wijk_change(cells: pd.DataFrame, city: str, outcome: str, min_cell_n: int) -> pd.DataFrame:
+    """Per wijk: weighted prevalence after minus before the city's first start; small cells suppressed."""
+    c = cells[(cells["outcome"] == outcome) & (cells["gemeente_code"] == city)].copy()
+    first = c["start"].min()
+    c["period"] = np.where(pd.to_datetime(c["wave"].astype(str) + "-02-01") >= first, "post", "pre")
+    p = pool_cells(c, ["wijk_code", "period"]).pivot(index="wijk_code", columns="period", values=["mean", "n"])
+    out = pd.DataFrame({"change": p[("mean", "post")] - p[("mean", "pre")],
+                        "n_pre": p[("n", "pre")], "n_post": p[("n", "post")]})
+    out["suppressed"] = (out[["n_pre", "n_post"]].min(axis=1) < min_cell_n) | out["change"].isna()
+    out.loc[out["suppressed"], "change"] = np.nan
+    return out.reset_index()
+
+
+def city_map(geo: gpd.GeoDataFrame, cells: pd.DataFrame, city: str, outcomes: list[str], breaks: list[float],
+             min_cell_n: int, title: str, stem: str | Path, language: str = "en") -> list[Path]:
+    """One panel per outcome; treated wijken outlined, suppressed or missing wijken hatched."""
+    g = geo[geo["gemeente_code"] == city]
+    treated = set(cells.loc[(cells["gemeente_code"] == city) & (cells["role"] == "treated"), "wijk_code"])
+    bounds = [-1.0, *breaks, 1.0]
+    colours = plt.get_cmap("PuOr_r")(np.linspace(0.05, 0.95, len(bounds) - 1))
+    cmap, norm = ListedColormap(colours), BoundaryNorm(bounds, len(bounds) - 1)
+    with style():
+        fig, axes = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 72 * MM), squeeze=False)
+        for ax, outcome in zip(axes[0], outcomes):
+            ch = g.merge(wijk_change(cells, city, outcome, min_cell_n), on="wijk_code", how="left")
+            ok = ch["change"].notna()
+            if ok.any():
+                ch[ok].plot(ax=ax, color=cmap(norm(ch.loc[ok, "change"].to_numpy())), edgecolor="white",
+                            linewidth=0.3)
+            if (~ok).any():
+                ch[~ok].plot(ax=ax, facecolor="0.9", edgecolor="0.5", hatch="////", linewidth=0.3)
+            ch[ch["wijk_code"].isin(treated)].boundary.plot(ax=ax, color="black", linewidth=0.9)
+            ax.set_title(label(outcome, language), fontsize=7)
+            ax.set_axis_off()
+            ax.set_aspect("equal")
+        sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+        cbar = fig.colorbar(sm, ax=axes[0].tolist(), orientation="horizontal", fraction=0.05, pad=0.02,
+                            ticks=breaks, aspect=50)
+        cbar.ax.set_xticklabels([f"{100 * b:+g}" for b in breaks])
+        cbar.set_label(label("change", language), fontsize=6.5)
+        handles = [Patch(facecolor="white", edgecolor="black", linewidth=0.9, label=label("treated_outline", language)),
+                   Patch(facecolor="0.9", edgecolor="0.5", hatch="////", label=label("suppressed", language, n=min_cell_n))]
+        fig.legend(handles=handles, loc="upper right", ncol=2, fontsize=6)
+        fig.suptitle(title, x=0.01, ha="left", fontsize=8)
+        return save_figure(fig, stem)

@@ -1,0 +1,45 @@
+"""One style and one save helper, so PDF, SVG and PNG bytes repeat on every rerun."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+STYLE = Path(__file__).with_name("wijkeffect.mplstyle")
+MM = 1 / 25.4
+SINGLE_COLUMN = 89 * MM
+DOUBLE_COLUMN = 183 * MM
+TREATED, CONTROL = "#D55E00", "#0072B2"
+FORMATS = ("pdf", "svg", "png")
+# metadata without dates or versions that change between runs
+_METADATA = {
+    "pdf": {"CreationDate": None, "ModDate": None, "Producer": "wijkeffect", "Creator": "wijkeffect"},
+    "svg": {"Date": None, "Creator": "wijkeffect"},
+    "png": {"Software": "wijkeffect"},
+}
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """Apply the project style for the figures drawn inside the block."""
+    with plt.style.context(str(STYLE)):
+        yield
+
+
+def save_figure(fig: plt.Figure, stem: str | Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
+    """Save fig as stem.pdf/.svg/.png with fixed metadata; returns the paths and closes the figure."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        fig.savefig(path, format=fmt, metadata=_METADATA[fmt])
+        paths.append(path)
+    plt.close(fig)
+    return paths

@@ -1,0 +1,44 @@
+"""The results contract: one tidy row per model term (DESIGN §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+RESULT_COLUMNS = ["study", "city", "outcome", "model", "term", "estimate", "std_error", "ci_low", "ci_high",
+                  "p_value", "n_obs", "n_wijken", "n_clusters", "inference", "weights", "covariates", "seed"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What identifies a fit in the results table, besides the numbers."""
+
+    study: str
+    city: str
+    outcome: str
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def t_row(ctx: Context, model: str, term: str, estimate: float, se: float, df: int, *, n_obs: int,
+          n_wijken: int, n_clusters: int, inference: str, weights: str, covariates: str = "") -> dict[str, Any]:
+    """A row with a t(df) confidence interval and two-sided p-value."""
+    crit = stats.t.ppf(0.975, df) if df > 0 else np.nan
+    p = 2 * stats.t.sf(abs(estimate / se), df) if se > 0 and df > 0 else np.nan
+    return dict(study=ctx.study, city=ctx.city, outcome=ctx.outcome, model=model, term=term,
+                estimate=float(estimate), std_error=float(se), ci_low=float(estimate - crit * se),
+                ci_high=float(estimate + crit * se), p_value=float(p), n_obs=int(n_obs), n_wijken=int(n_wijken),
+                n_clusters=int(n_clusters), inference=inference, weights=weights, covariates=covariates,
+                seed=int(ctx.seed))
+
+
+def tidy_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows in contract order; rounding to 10 significant digits keeps CSV bytes stable across platforms."""
+    df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    for c in ["estimate", "std_error", "ci_low", "ci_high", "p_value"]:
+        df[c] = df[c].astype(float).map(lambda v: float(f"{v:.10g}") if np.isfinite(v) else v)
+    return df

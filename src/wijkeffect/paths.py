@@ -1,0 +1,17 @@
+"""Project paths, resolved from the repository root (cookiecutter-data-science style)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The project root: WIJKEFFECT_ROOT if set, else the directory holding the Snakefile above this file.
+ROOT = Path(os.environ.get("WIJKEFFECT_ROOT", Path(__file__).resolve().parents[2]))
+DEMO_RAW = ROOT / "data" / "raw" / "demo"
+CONFIG = ROOT / "config"
+
+
+def resolve(path: str | Path, root: Path | None = None) -> Path:
+    """An absolute path: relative paths are taken from the project root."""
+    p = Path(path)
+    return p if p.is_absolute() else (root or ROOT) / p

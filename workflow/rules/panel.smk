@@ -1,0 +1,17 @@
+rule panel:
+    """Link waves to the reference indeling, attach treatment, build wijk x wave cells."""
+    input:
+        nb="notebooks/panel.ipynb",
+        waves=cleaned_waves(),
+        study=study_inputs(),
+    output:
+        respondents=f"{PROC}/respondents.parquet",
+        cells=f"{PROC}/wijk_period.parquet",
+        accounting=f"{RES}/panel_accounting.csv",
+        nb=f"{RES}/notebooks/panel.ipynb",
+    params:
+        p=panel_params,
+    log:
+        f"logs/{STUDY.name}/panel.log",
+    shell:
+        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
