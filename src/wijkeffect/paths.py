@@ -15,3 +15,10 @@ def resolve(path: str | Path, root: Path | None = None) -> Path:
     """An absolute path: relative paths are taken from the project root."""
     p = Path(path)
     return p if p.is_absolute() else (root or ROOT) / p
+
+
+def relative(path: str | Path, root: Path | None = None) -> str:
+    """A path as written in outputs: relative to the project root when inside it, so outputs do not
+    depend on where the project is checked out."""
+    p, base = Path(path).resolve(), (root or ROOT).resolve()
+    return str(p.relative_to(base)) if p.is_relative_to(base) else str(p)

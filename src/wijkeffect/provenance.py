@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from wijkeffect.paths import ROOT
+from wijkeffect.paths import ROOT, resolve
 
 PACKAGES = ("wijkeffect", "pandas", "numpy", "linearmodels", "geopandas", "matplotlib", "pyreadstat", "papermill",
             "snakemake")
@@ -52,7 +52,7 @@ def versions(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
 def _files(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
-        p = Path(p)
+        p = resolve(p)
         out.extend(sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p])
     return out
 

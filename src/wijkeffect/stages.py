@@ -12,22 +12,30 @@ import yaml
 from wijkeffect.clean import CleanLog, Thresholds, clean_wave
 from wijkeffect.codebook import load_codebook
 from wijkeffect.geo import read_lookup
-from wijkeffect.models import MODELS, RESULT_COLUMNS, tidy_frame
-from wijkeffect.models.tidy import Context
+from wijkeffect.models.tidy import RESULT_COLUMNS, Context, tidy_frame
 from wijkeffect.panel import build_cells, build_respondents
-from wijkeffect.paths import resolve
+from wijkeffect.paths import relative, resolve
 from wijkeffect.study import load_study
 from wijkeffect.tables import write_tables
+
+# Heavy libraries (linearmodels, geopandas, matplotlib) are imported inside the stage that needs them:
+# each stage runs in its own kernel, and import time is most of a small notebook's run time.
+
+
+def _out(path: str | Path) -> Path:
+    """An output path resolved against the project root, its folder created."""
+    p = resolve(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
 
 
 def clean(codebook: str, thresholds: dict[str, float], out_parquet: str, out_log: str) -> CleanLog:
     """Clean one wave to the respondent schema; write parquet and the JSON clean log."""
     cb = load_codebook(codebook)
     df, log = clean_wave(cb, Thresholds.from_config(thresholds))
-    Path(out_parquet).parent.mkdir(parents=True, exist_ok=True)
+    out_parquet, out_log = _out(out_parquet), _out(out_log)
     df.to_parquet(out_parquet, index=False)
-    Path(out_log).parent.mkdir(parents=True, exist_ok=True)
-    Path(out_log).write_text(json.dumps(log.to_dict(), indent=1, sort_keys=True) + "\n")
+    out_log.write_text(json.dumps(log.to_dict(), indent=1, sort_keys=True) + "\n")
     return log
 
 
@@ -35,14 +43,12 @@ def panel(study_file: str, waves: list[str], out_respondents: str, out_cells: st
           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Link and stack waves, attach treatment, build cells; returns (accounting, cells)."""
     study = load_study(study_file)
-    frames = [pd.read_parquet(w) for w in waves]
+    frames = [pd.read_parquet(resolve(w)) for w in waves]
     resp, acc = build_respondents(frames, read_lookup(study.path_of("lookup")), study)
     cells = build_cells(resp, study.outcomes)
-    for path in (out_respondents, out_cells, out_accounting):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    resp.to_parquet(out_respondents, index=False)
-    cells.to_parquet(out_cells, index=False)
-    acc.to_csv(out_accounting, index=False, lineterminator="\n")
+    resp.to_parquet(_out(out_respondents), index=False)
+    cells.to_parquet(_out(out_cells), index=False)
+    acc.to_csv(_out(out_accounting), index=False, lineterminator="\n")
     return acc, cells
 
 
@@ -54,14 +60,15 @@ def city_cells(cells: pd.DataFrame, city: str) -> pd.DataFrame:
 def estimate(study: str, city: str, outcome: str, cells_file: str, models: list[str], seed: int,
              out_csv: str) -> pd.DataFrame:
     """Fit the configured models for one city x outcome; write and return tidy rows."""
-    cells = city_cells(pd.read_parquet(cells_file), city)
+    from wijkeffect.models import get_model
+
+    cells = city_cells(pd.read_parquet(resolve(cells_file)), city)
     ctx = Context(study, city, outcome, seed)
     rows: list[dict[str, Any]] = []
     for m in models:
-        rows += MODELS[m](cells, ctx)
+        rows += get_model(m)(cells, ctx)
     out = tidy_frame(rows)
-    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(out_csv, index=False, lineterminator="\n", float_format="%.10g")
+    out.to_csv(_out(out_csv), index=False, lineterminator="\n", float_format="%.10g")
     return out
 
 
@@ -74,7 +81,8 @@ def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], mi
     from wijkeffect.figures.trends import wijk_trend
 
     study = load_study(study_file)
-    cells = city_cells(pd.read_parquet(cells_file), city)
+    cells = city_cells(pd.read_parquet(resolve(cells_file)), city)
+    out_dir = resolve(out_dir)
     geo = gpd.read_file(study.path_of("geometry"), layer=study.spec.get("geometry_layer"))
     names = geo.set_index("wijk_code")
     city_name = names.loc[names["gemeente_code"] == city, "gemeente_name"].iloc[0] \
@@ -83,27 +91,26 @@ def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], mi
     treated = sorted(cells.loc[cells["role"] == "treated", "wijk_code"].unique())
     for wijk in treated:
         wname = names.loc[wijk, "wijk_name"] if wijk in names.index and "wijk_name" in names else wijk
-        for outcome in outcomes:
-            stem = Path(out_dir) / wijk / outcome
-            for p in wijk_trend(cells, wijk, outcome, min_cell_n, f"{wname} ({wijk}), {city_name}", stem, language):
-                rows.append(("wijk_trend", wijk, outcome, str(p)))
+        stem = Path(out_dir) / wijk / "trends"
+        for p in wijk_trend(cells, wijk, outcomes, min_cell_n, f"{wname} ({wijk}), {city_name}", stem, language):
+            rows.append(("wijk_trend", wijk, ",".join(outcomes), str(p)))
     for p in city_map(geo, cells, city, outcomes, breaks, min_cell_n, f"{city_name} ({city})",
                       Path(out_dir) / f"map_{city}", language):
         rows.append(("city_map", "", ",".join(outcomes), str(p)))
     index = pd.DataFrame(rows, columns=["kind", "wijk_code", "outcome", "file"])
-    index.to_csv(out_index, index=False, lineterminator="\n")
+    index["file"] = [relative(f) for f in index["file"]]
+    index.to_csv(_out(out_index), index=False, lineterminator="\n")
     return index
 
 
 def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: str = "en",
             truth_file: str = "") -> pd.DataFrame:
     """Collect every model's rows into estimates.csv and write the tables; compare to truth if given."""
-    est = pd.concat([pd.read_csv(f, dtype={"covariates": str}, keep_default_na=False, na_values=[""])
+    est = pd.concat([pd.read_csv(resolve(f), dtype={"covariates": str}, keep_default_na=False, na_values=[""])
                      for f in inputs], ignore_index=True)[RESULT_COLUMNS]
     est = est.sort_values(["city", "outcome", "model", "term"], kind="stable").reset_index(drop=True)
-    Path(out_estimates).parent.mkdir(parents=True, exist_ok=True)
-    est.to_csv(out_estimates, index=False, lineterminator="\n", float_format="%.10g")
-    write_tables(est, Path(tables_dir), language)
+    est.to_csv(_out(out_estimates), index=False, lineterminator="\n", float_format="%.10g")
+    write_tables(est, resolve(tables_dir), language)
     if truth_file and resolve(truth_file).exists():
         truth = yaml.safe_load(resolve(truth_file).read_text())
         est = est.copy()

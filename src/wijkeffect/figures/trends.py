@@ -1,4 +1,7 @@
-"""Per-wijk figure: weighted prevalence per wave with 95% CI against the city's controls, start marked."""
+"""Per-wijk figure: weighted prevalence per wave with 95% CI against the city's controls, start marked.
+
+One panel per outcome, so an author gets the wijk's whole story in one double-column figure.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from wijkeffect.disclosure import suppress
-from wijkeffect.figures.style import CONTROL, SINGLE_COLUMN, TREATED, MM, save_figure, style
+from wijkeffect.figures.style import CONTROL, DOUBLE_COLUMN, MM, TREATED, save_figure, style
 from wijkeffect.labels import label
 from wijkeffect.panel import pool_cells
 
@@ -20,48 +23,58 @@ def control_series(cells: pd.DataFrame, city: str, outcome: str) -> pd.DataFrame
     return pool_cells(c, ["wave"])
 
 
-def _decimal_year(ts: pd.Timestamp) -> float:
-    return ts.year + (ts.dayofyear - 1) / (366 if ts.is_leap_year else 365)
+def decimal_year(ts: pd.Timestamp) -> float:
+    """A date as a fractional year, to place the start between waves."""
+    return ts.year + (ts.day_of_year - 1) / (366 if ts.is_leap_year else 365)
 
 
-def wijk_trend(cells: pd.DataFrame, wijk: str, outcome: str, min_cell_n: int, title: str,
-               stem: str | Path, language: str = "en") -> list[Path]:
-    """Draw and save one wijk's trend for one outcome; small cells are suppressed and marked."""
+def _panel(ax: plt.Axes, cells: pd.DataFrame, wijk: str, outcome: str, min_cell_n: int, language: str) -> None:
     w = cells[(cells["outcome"] == outcome) & (cells["wijk_code"] == wijk)].sort_values("wave")
     city, start = w["gemeente_code"].iloc[0], w["start"].iloc[0]
     w = suppress(w, min_cell_n)
     ctl = suppress(control_series(cells, city, outcome), min_cell_n)
+    lo, hi = (ctl["mean"] - 1.96 * ctl["se"]).clip(0, 1), (ctl["mean"] + 1.96 * ctl["se"]).clip(0, 1)
+    ax.fill_between(ctl["wave"], 100 * lo, 100 * hi, color=CONTROL, alpha=0.15, linewidth=0)
+    ax.plot(ctl["wave"], 100 * ctl["mean"], "s-", color=CONTROL, label=label("control", language), ms=3)
+    shown = w[~w["suppressed"]]
+    err = 100 * 1.96 * shown["se"]
+    ax.errorbar(shown["wave"], 100 * shown["mean"], yerr=[np.minimum(err, 100 * shown["mean"]), err],
+                fmt="o-", color=TREATED, capsize=1.5, elinewidth=0.7, ms=3.5, label=label("treated_wijk", language))
+    if w["suppressed"].any():
+        ax.plot(w.loc[w["suppressed"], "wave"], np.zeros(int(w["suppressed"].sum())), "x", color="0.3",
+                label=label("suppressed", language, n=min_cell_n))
+    top = np.nanmax(np.r_[100 * hi.to_numpy(), 100 * (shown["mean"] + 1.96 * shown["se"]).to_numpy(), 5])
+    top = min(100.0, top * 1.12 + 2)
+    ax.set_ylim(-0.1 * top, top)  # room below zero for the row of n
+    ax.axhline(0, color="0.85", linewidth=0.5, zorder=0)
+    if pd.notna(start):
+        ax.axvline(decimal_year(start), color="0.3", linestyle="--", linewidth=0.8)
+        ax.annotate(f"{label('start', language)}\n{start:%Y-%m}", (decimal_year(start), 1.0),
+                    xycoords=("data", "axes fraction"), xytext=(2, -1), textcoords="offset points",
+                    ha="left", va="top", fontsize=5.5, color="0.3")
+    for wave, n in zip(w["wave"], w["n"]):  # n per point, along the bottom
+        ax.annotate(f"{int(n)}", (wave, 0), xycoords=("data", "axes fraction"), xytext=(0, 1.5),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=5, color="0.35")
+    waves = sorted(w["wave"].unique())
+    ax.set_xticks(waves, [f"'{v % 100:02d}" for v in waves])
+    ax.set_xlim(waves[0] - 0.6, waves[-1] + 0.6)
+    ax.set_title(label(outcome, language), fontsize=7)
+    ax.set_xlabel(label("wave", language))
+
+
+def wijk_trend(cells: pd.DataFrame, wijk: str, outcomes: list[str], min_cell_n: int, title: str,
+               stem: str | Path, language: str = "en") -> list[Path]:
+    """Draw and save one wijk's trends, a panel per outcome; small cells are suppressed and marked."""
     with style():
-        fig, ax = plt.subplots(figsize=(SINGLE_COLUMN, 62 * MM))
-        lo, hi = (ctl["mean"] - 1.96 * ctl["se"]).clip(0, 1), (ctl["mean"] + 1.96 * ctl["se"]).clip(0, 1)
-        ax.fill_between(ctl["wave"], 100 * lo, 100 * hi, color=CONTROL, alpha=0.15, linewidth=0)
-        ax.plot(ctl["wave"], 100 * ctl["mean"], "s-", color=CONTROL, label=label("control", language), ms=3)
-        shown = w[~w["suppressed"]]
-        err = 100 * 1.96 * shown["se"]
-        ax.errorbar(shown["wave"], 100 * shown["mean"], yerr=[np.minimum(err, 100 * shown["mean"]), err],
-                    fmt="o-", color=TREATED, capsize=1.5, elinewidth=0.7, label=label("treated_wijk", language))
-        if w["suppressed"].any():
-            ax.plot(w.loc[w["suppressed"], "wave"], np.zeros(int(w["suppressed"].sum())), "x", color="0.4",
-                    label=label("suppressed", language, n=min_cell_n))
-        if pd.notna(start):
-            ax.axvline(_decimal_year(start), color="0.3", linestyle="--", linewidth=0.8)
-            ax.annotate(f"{label('start', language)} {start:%Y-%m}", (_decimal_year(start), 1.0),
-                        xycoords=("data", "axes fraction"), xytext=(2, -2), textcoords="offset points",
-                        ha="left", va="top", fontsize=6, color="0.3")
-        top = np.nanmax(np.r_[100 * hi.to_numpy(), 100 * (shown["mean"] + 1.96 * shown["se"]).to_numpy(), 5])
-        top = min(100, top * 1.15 + 2)
-        ax.set_ylim(-0.09 * top, top)  # room below zero for the row of n
-        ax.axhline(0, color="0.8", linewidth=0.5)
-        for _, r in w.iterrows():  # n per point, along the bottom
-            ax.annotate(f"{int(r['n'])}", (r["wave"], 0), xycoords=("data", "axes fraction"), xytext=(0, 2),
-                        textcoords="offset points", ha="center", va="bottom", fontsize=5.5, color="0.35")
-        ax.annotate("n", (0, 0), xycoords="axes fraction", xytext=(-10, 2), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=5.5, color="0.35")
-        ax.set_xticks(sorted(w["wave"].unique()))
-        ax.tick_params(axis="x", labelrotation=0)
-        ax.set_xlabel(label("wave", language))
-        ax.set_ylabel(f"{label(outcome, language)}\n{label('prevalence', language)}")
-        ax.set_title(title, loc="left", pad=14)
-        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, handlelength=1.5, borderaxespad=0,
-                  columnspacing=1.0)
+        fig, axes = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 64 * MM), squeeze=False,
+                                 layout="constrained")
+        for ax, outcome in zip(axes[0], outcomes):
+            _panel(ax, cells, wijk, outcome, min_cell_n, language)
+        axes[0][0].set_ylabel(f"{label('prevalence', language)}\n(n = respondents per wave)")
+        handles, labels = {}, {}
+        for ax in axes[0]:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                handles.setdefault(lab, h)
+        fig.legend(list(handles.values()), list(handles.keys()), loc="outside upper right", ncol=3)
+        fig.suptitle(title, x=0.01, ha="left", fontsize=8)
         return save_figure(fig, stem)

@@ -1,9 +1,21 @@
-"""Estimators. Each takes cells (or respondents) plus a spec and returns tidy rows (DESIGN §6)."""
+"""Estimators. Each takes cells (or respondents) plus a context and returns tidy rows (DESIGN §6).
 
-from wijkeffect.models.naive import naive_post_difference
-from wijkeffect.models.tidy import RESULT_COLUMNS, tidy_frame
-from wijkeffect.models.twfe import twfe_cells
+Submodules are imported on demand: linearmodels costs most of a second to import.
+"""
 
-MODELS = {"twfe": twfe_cells, "naive": naive_post_difference}
+from __future__ import annotations
 
-__all__ = ["MODELS", "RESULT_COLUMNS", "naive_post_difference", "tidy_frame", "twfe_cells"]
+from importlib import import_module
+from typing import Callable
+
+#: model name -> "module:function"
+MODELS: dict[str, str] = {
+    "twfe": "wijkeffect.models.twfe:twfe_cells",
+    "naive": "wijkeffect.models.naive:naive_post_difference",
+}
+
+
+def get_model(name: str) -> Callable[..., list[dict]]:
+    """The estimator function registered under name."""
+    module, func = MODELS[name].split(":")
+    return getattr(import_module(module), func)

@@ -1,0 +1,95 @@
+"""Time the demo pipeline without the install: cold run (results removed) and a rerun with nothing changed.
+
+Runs in a throwaway copy of the project so the checkout's results/ stay as they are. Prints wall
+seconds, the peak resident memory of the whole process tree (Snakemake, papermill, kernels), and
+the largest single process. Usage: `.venv/bin/python bench/bench_pipeline.py [--cores N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTS = ["Snakefile", "workflow", "notebooks", "config", "data/raw/demo"]
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of pid and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            children.setdefault(int(fields[1]), []).append(int(d.name))
+            rss[int(d.name)] = int(fields[21]) * PAGE
+        except (OSError, ValueError):
+            continue
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        stack.extend(children.get(p, []))
+    return total
+
+
+def run(workdir: Path, cores: str) -> tuple[float, int, str]:
+    """Wall seconds and peak tree RSS of one Snakemake run."""
+    env = {**os.environ, "WIJKEFFECT_ROOT": str(workdir)}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", cores, "-q"], cwd=workdir, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+
+    def sample() -> None:
+        nonlocal peak
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.05)
+
+    th = threading.Thread(target=sample)
+    th.start()
+    out, _ = proc.communicate()
+    th.join()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"snakemake failed:\n{out[-3000:]}")
+    return wall, peak, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cores", default="all")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="wijkeffect-bench-") as tmp:
+        work = Path(tmp)
+        for part in PARTS:
+            src = ROOT / part
+            (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / part)
+        import resource
+
+        cold, peak, _ = run(work, args.cores)
+        largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        rerun, _, out = run(work, args.cores)
+        n_nb = len(list((work / "results").rglob("*.ipynb")))
+        print(f"machine: {os.cpu_count()} cores; snakemake --cores {args.cores}; {n_nb} notebooks executed")
+        print(f"cold run (results removed):   {cold:6.1f} s wall   (target <= 60 s)")
+        print(f"peak memory, process tree:    {peak / 2**20:6.0f} MiB")
+        print(f"largest single process:       {largest / 2**20:6.0f} MiB")
+        print(f"rerun with nothing changed:   {rerun:6.1f} s wall   (target <= 10 s)"
+              f"{'  [nothing to be done]' if 'Nothing to be done' in out else ''}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Figures: byte-identical reruns, suppression of small cells, shared map breaks."""
+
+from __future__ import annotations
+
+import hashlib
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from wijkeffect.disclosure import suppress
+from wijkeffect.figures.style import save_figure, style
+
+
+def _draw(stem):
+    with style():
+        fig, ax = plt.subplots()
+        ax.plot([2005, 2007, 2009], [20.0, 22.5, 18.0], "o-", label="wijk")
+        ax.legend()
+        return save_figure(fig, stem)
+
+
+def test_figures_are_byte_identical_on_rerun(tmp_path):
+    a = _draw(tmp_path / "a" / "fig")
+    b = _draw(tmp_path / "b" / "fig")
+    assert [p.suffix for p in a] == [".pdf", ".svg", ".png"]
+    for x, y in zip(a, b):
+        assert hashlib.sha256(x.read_bytes()).digest() == hashlib.sha256(y.read_bytes()).digest(), x.suffix
+
+
+def test_suppress_blanks_small_cells_and_keeps_rows():
+    df = pd.DataFrame({"n": [4, 10, 25], "mean": [0.5, 0.2, 0.3], "se": [0.2, 0.1, 0.05]})
+    out = suppress(df, 10)
+    assert len(out) == 3 and out["suppressed"].tolist() == [True, False, False]
+    assert out["mean"].isna().tolist() == [True, False, False]
+
+
+def test_wijk_trend_and_city_map_on_the_demo(tmp_path, demo_panel, root):
+    import geopandas as gpd
+
+    from wijkeffect.figures.maps import city_map, wijk_change
+    from wijkeffect.figures.trends import wijk_trend
+
+    _, _, cells = demo_panel
+    paths = wijk_trend(cells, "WK990106", ["smoker", "walking"], 10, "t", tmp_path / "w" / "trends")
+    assert all(p.stat().st_size > 1000 for p in paths)
+    geo = gpd.read_file(root / "data/raw/demo/wijken.gpkg")
+    paths = city_map(geo, cells, "GM9901", ["smoker"], [-0.05, 0, 0.05], 10, "t", tmp_path / "map")
+    assert all(p.stat().st_size > 1000 for p in paths)
+    ch = wijk_change(cells, "GM9901", "smoker", 10**6)
+    assert ch["suppressed"].all() and ch["change"].isna().all()  # every wijk under an absurd threshold

@@ -1,0 +1,126 @@
+"""End to end: the Snakemake workflow on the demo and on a tiny subset config, plus nbval on the templates."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from wijkeffect.models.tidy import RESULT_COLUMNS
+
+pytestmark = pytest.mark.e2e
+PROJECT_PARTS = ["Snakefile", "workflow", "notebooks", "config", "data/raw/demo"]
+
+
+def copy_project(root: Path, dst: Path) -> Path:
+    """A throwaway copy of what the workflow reads, so tests never touch the checkout's results/."""
+    for part in PROJECT_PARTS:
+        src = root / part
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst / part)
+    return dst
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WIJKEFFECT_ROOT": str(workdir)}
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+def error_cells(nb_path: Path) -> list[str]:
+    nb = json.loads(nb_path.read_text())
+    return [o.get("ename", "") for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(root, tmp_path_factory):
+    work = copy_project(root, tmp_path_factory.mktemp("demo_run"))
+    res = snakemake(work)
+    assert res.returncode == 0, res.stderr[-4000:]
+    return work
+
+
+def test_estimates_follow_the_contract(demo_run):
+    est = pd.read_csv(demo_run / "results/demo/estimates.csv")
+    assert list(est.columns) == RESULT_COLUMNS
+    combos = set(zip(est["city"], est["outcome"], est["model"]))
+    for city in ("ALL", "GM9901", "GM9902", "GM9903"):
+        for outcome in ("smoker", "psych_distress", "walking"):
+            assert (city, outcome, "twfe") in combos and (city, outcome, "naive") in combos
+
+
+def test_twfe_covers_truth_and_naive_does_not(demo_run):
+    est = pd.read_csv(demo_run / "results/demo/estimates.csv")
+    truth = yaml.safe_load((demo_run / "data/raw/demo/TRUTH.yaml").read_text())
+    pooled = est[est["city"] == "ALL"].set_index(["outcome", "model"])
+    for outcome in ("smoker", "psych_distress", "walking"):
+        tw, nv = pooled.loc[(outcome, "twfe")], pooled.loc[(outcome, "naive")]
+        assert tw["ci_low"] <= truth[outcome] <= tw["ci_high"]
+        assert not nv["ci_low"] <= truth[outcome] <= nv["ci_high"]
+
+
+def test_a_figure_for_every_treated_wijk_and_a_map_per_city(demo_run):
+    treated = pd.read_csv(demo_run / "data/raw/demo/interventions.csv", dtype=str)
+    for _, row in treated.iterrows():
+        for ext in ("pdf", "svg", "png"):
+            assert (demo_run / f"results/demo/figures/{row.gemeente_code}/{row.wijk_code}/trends.{ext}").exists()
+    for city in treated["gemeente_code"].unique():
+        assert (demo_run / f"results/demo/figures/{city}/map_{city}.pdf").exists()
+
+
+def test_executed_notebooks_have_no_errors(demo_run):
+    nbs = sorted((demo_run / "results/demo/notebooks").rglob("*.ipynb"))
+    assert len(nbs) == 6 + 1 + 12 + 3 + 1
+    for nb in nbs:
+        assert error_cells(nb) == [], nb
+
+
+def test_results_hold_no_respondent_rows(demo_run):
+    for f in (demo_run / "results").rglob("*"):
+        assert f.suffix != ".parquet", f
+        if f.suffix == ".csv":
+            assert "respondent_id" not in f.read_text().splitlines()[0], f
+
+
+def test_rerun_with_nothing_changed_does_nothing(demo_run):
+    res = snakemake(demo_run)
+    assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_notebook_templates_pass_nbval(demo_run):
+    """Templates run standalone with their default parameters (pytest --nbval-lax), in the demo copy."""
+    env = {**os.environ, "WIJKEFFECT_ROOT": str(demo_run)}
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "--nbval-lax", "--nbval-current-env",
+                          "-p", "no:cacheprovider", "notebooks"], cwd=demo_run, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert "5 passed" in res.stdout or "passed" in res.stdout
+
+
+def test_a_subset_of_cities_and_outcomes_runs_alone(root, tmp_path):
+    work = copy_project(root, tmp_path)
+    cfg = yaml.safe_load((work / "config/config.yaml").read_text())
+    cfg["waves"] = [w for w in cfg["waves"] if w["wave"] in (2006, 2007, 2009, 2011)]
+    cfg.update(cities=["GM9902"], outcomes=["walking"], pooled=False)
+    (work / "config/tiny.yaml").write_text(yaml.safe_dump(cfg))
+    res = snakemake(work, "--configfile", "config/tiny.yaml")
+    assert res.returncode == 0, res.stderr[-4000:]
+    est = pd.read_csv(work / "results/demo/estimates.csv")
+    assert set(est["city"]) == {"GM9902"} and set(est["outcome"]) == {"walking"}
+    assert not (work / "results/demo/figures/GM9901").exists()
+    assert sorted(p.name for p in (work / "results/demo/notebooks/clean").iterdir()) == [
+        "demo_2006.ipynb", "demo_2007.ipynb", "demo_2009.ipynb", "demo_2011.ipynb"]
+
+
+def test_bad_config_fails_with_the_key(root, tmp_path):
+    work = copy_project(root, tmp_path)
+    res = snakemake(work, "--config", "cities=[GM0000]", "-n")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "key cities" in out and "GM0000" in out and "config/studies/demo.yaml" in out
