@@ -36,10 +36,9 @@ def demo_cleaned():
 @pytest.fixture(scope="session")
 def demo_panel(demo_cleaned):
     """(respondents, accounting, cells) of the demo study."""
-    from wijkeffect.geo import read_lookup
     from wijkeffect.panel import build_cells, build_respondents
     from wijkeffect.study import load_study
 
     study = load_study(ROOT / "config/studies/demo.yaml")
-    resp, acc = build_respondents([df for df, _ in demo_cleaned], read_lookup(study.path_of("lookup")), study)
+    resp, acc = build_respondents([df for df, _ in demo_cleaned], study)
     return resp, acc, build_cells(resp, study.outcomes)

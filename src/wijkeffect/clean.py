@@ -71,6 +71,13 @@ class _Cleaner:
         self.cb, self.raw, self.th = cb, wave.data, thresholds
         self.labels, self.file_missing = wave.value_labels, wave.missing_codes
         self.log = CleanLog(cb.source, cb.wave, str(cb.file), rows_in=len(self.raw))
+        self.row_number = pd.Series(range(1, len(self.raw) + 1), index=self.raw.index)
+        if "rows" in cb.spec:  # a trend file holding several waves: keep this wave's rows, count the rest
+            sel = cb.spec["rows"]
+            keep = _as_number(self.raw[sel["var"]]).isin([float(v) for v in sel["values"]]) | \
+                self.raw[sel["var"]].astype("string").isin([str(v) for v in sel["values"]]).fillna(False)
+            self.log.exclude("other_wave_in_file", int((~keep).sum()))
+            self.raw, self.row_number = self.raw[keep], self.row_number[keep]
         self.drop = pd.Series(False, index=self.raw.index)
         self.out: dict[str, pd.Series] = {}
 
@@ -97,17 +104,20 @@ class _Cleaner:
         schema = COLUMNS[col]
         if "value" in spec:
             return pd.Series([spec["value"]] * len(self.raw), index=self.raw.index)
+        if spec.get("row_number"):
+            return f"{self.cb.source}-{self.cb.wave}-" + self.row_number.astype("string")
         var = spec["var"]
         s = self.raw[var]
         policy = spec.get("invalid", "error")
         if schema.kind == "date":
             return self._date(col, var, s, spec, policy)
-        if schema.kind == "str":
+        recoded = "recode" in spec or "recode_labels" in spec
+        if schema.kind == "str" and not recoded:
             return self._text(s)
         miss = self.missing_codes(var, spec)
         num = _as_number(s)
         not_number = num.isna() & s.notna() & (s.astype("string").str.strip() != "")
-        if "recode" in spec or schema.kind in ("category", "binary"):
+        if recoded or schema.kind in ("category", "binary"):
             return self._recode(col, var, s, num, not_number, spec, miss, policy)
         self.bad(col, var, not_number, s, "a number", policy)
         num = num.where(~num.isin(list(miss)))
@@ -141,18 +151,30 @@ class _Cleaner:
         recode = spec.get("recode", {})
         # keys may be codes (numbers) or, for text columns, the text itself
         mapping = {(float(k) if not isinstance(k, str) or _is_num(k) else k): v for k, v in recode.items()}
+        labels = self.labels.get(var, {})
+        if "recode_labels" in spec or "missing_labels" in spec:
+            mapping.update(self._codes_from_labels(col, var, labels, spec))
+            miss = miss | {float(c) for c, lab in labels.items() if lab in spec.get("missing_labels", [])}
         key = num.where(~not_number, s.astype("string").str.strip()) if not_number.any() else num
         key = key.astype(object)
         is_missing = key.isna() | key.isin(list(miss))
         known = key.isin(list(mapping))
         unknown = ~known & ~is_missing
-        labels = self.labels.get(var, {})
         self.bad(col, var, unknown, s,
                  f"a code listed under recode {sorted(map(str, mapping))} or missing {sorted(miss)}"
                  + (f" (file labels: {labels})" if labels else ""), policy)
         out = key.map(mapping).where(known)
         self.log.recodes[col] = {"before": _counts(s), "after": _counts(out)}
         return out
+
+    def _codes_from_labels(self, col: str, var: str, labels: dict[Any, str], spec: dict[str, Any]) -> dict:
+        """code -> schema value through the file's value labels; a label the file lacks is an error."""
+        wanted = spec.get("recode_labels", {})
+        absent = [lab for lab in [*wanted, *spec.get("missing_labels", [])] if lab not in labels.values()]
+        if absent:
+            raise input_error(self.cb.file, f"variable {var} (schema column {col}): value labels", absent,
+                              f"labels the file defines for {var}: {sorted(set(labels.values()))}")
+        return {float(code): wanted[lab] for code, lab in labels.items() if lab in wanted}
 
     # --------------------------------------------------------------------------- scores
     def score_psych(self, spec: dict[str, Any]) -> None:
@@ -258,6 +280,8 @@ class _Cleaner:
                 s = pd.to_numeric(s).round().astype("Int64")
             elif col.kind == "float":
                 s = pd.to_numeric(s).astype("Float64")
+            elif col.kind == "str":
+                s = s.astype("string")
             elif col.kind == "category":
                 bad = s.notna() & ~s.isin(col.levels)
                 if bad.any():

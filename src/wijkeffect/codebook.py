@@ -75,7 +75,7 @@ class Codebook:
 
     def source_vars(self) -> list[str]:
         """Every file variable the codebook reads (for column-subset reading)."""
-        names: list[str] = []
+        names: list[str] = [self.spec["rows"]["var"]] if "rows" in self.spec else []
         for col in self.columns.values():
             if "var" in col:
                 names.append(col["var"])

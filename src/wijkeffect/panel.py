@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from wijkeffect.geo import link
+from wijkeffect.geo import check_unlinked, link, read_crosswalk, read_lookup
 from wijkeffect.schema import OUTCOMES
 from wijkeffect.study import Study
 
@@ -40,16 +40,21 @@ def attach_treatment(df: pd.DataFrame, study: Study) -> tuple[pd.DataFrame, dict
     return out[keep].reset_index(drop=True), {k: v for k, v in counts.items() if v}
 
 
-def build_respondents(waves: list[pd.DataFrame], lookup: pd.DataFrame, study: Study
-                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_respondents(waves: list[pd.DataFrame], study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Linked, treatment-attached respondents and a per-wave accounting table."""
+    key = study.spec.get("link_key", "pc6")
+    lookup_path = study.path_of("lookup")
+    lookup = read_lookup(lookup_path, key)
+    crosswalks = {int(y): read_crosswalk(study.path_of_value(p)) for y, p in study.spec.get("crosswalks", {}).items()}
     frames, log = [], []
     for w in waves:
-        linked, unlinked = link(w, lookup)
+        linked, unlinked = link(w, lookup, key, crosswalks, study.spec.get("indeling"), study.spec.get("seed", 0))
+        bad = w[key][w[key].notna() & ~w[key].isin(lookup.index)] if key in w else pd.Series([], dtype=str)
+        check_unlinked(unlinked, len(w), study.spec.get("max_unlinked_share", 0.05),
+                       f"{w['source'].iloc[0]} {w['wave'].iloc[0]}", key, lookup_path, bad.head(5).tolist())
         final, outside = attach_treatment(linked, study)
         frames.append(final)
-        key = (w["source"].iloc[0], int(w["wave"].iloc[0]))
-        row = {"source": key[0], "wave": key[1], "rows_in": len(w), **unlinked, **outside, "rows_out": len(final)}
+        row = {"source": w["source"].iloc[0], "wave": int(w["wave"].iloc[0]), "rows_in": len(w), **unlinked, **outside, "rows_out": len(final)}
         log.append(row)
     acc = pd.DataFrame(log).fillna(0)
     for c in acc.columns[2:]:

@@ -28,11 +28,17 @@ COLUMNS: dict[str, Column] = {
         Column("interview_date", "date"),
         Column("pc4", "str"),
         Column("pc6", "str"),
+        # when a wave delivers wijk codes instead of postcodes: the code and its indeling (year)
+        Column("source_wijk_code", "str"),
+        Column("source_indeling", "int", low=1900, high=2100),
         Column("weight", "float", low=0.0, nullable=False),
         Column("age", "int", low=0, high=120),
+        Column("age_group", "str"),  # when a file only has age bands (e.g. GGD "16-17 jaar")
         Column("sex", "category", levels=("male", "female", "other")),
         Column("education", "category", levels=("low", "middle", "high")),
-        Column("migration_background", "category", levels=("dutch", "western", "non_western")),
+        # western/non_western: CBS classification before 2022; migrant/child_of_migrant: from 2022
+        Column("migration_background", "category",
+               levels=("dutch", "western", "non_western", "migrant", "child_of_migrant")),
         Column("household", "category", levels=("single", "couple", "couple_children", "single_parent", "other")),
         Column("survey_mode", "category", levels=("capi", "cati", "cawi", "paper")),
         Column("smoker", "binary"),

@@ -11,7 +11,6 @@ import yaml
 
 from wijkeffect.clean import CleanLog, Thresholds, clean_wave
 from wijkeffect.codebook import load_codebook
-from wijkeffect.geo import read_lookup
 from wijkeffect.models.tidy import RESULT_COLUMNS, Context, tidy_frame
 from wijkeffect.panel import build_cells, build_respondents
 from wijkeffect.paths import relative, resolve
@@ -44,7 +43,7 @@ def panel(study_file: str, waves: list[str], out_respondents: str, out_cells: st
     """Link and stack waves, attach treatment, build cells; returns (accounting, cells)."""
     study = load_study(study_file)
     frames = [pd.read_parquet(resolve(w)) for w in waves]
-    resp, acc = build_respondents(frames, read_lookup(study.path_of("lookup")), study)
+    resp, acc = build_respondents(frames, study)
     cells = build_cells(resp, study.outcomes)
     resp.to_parquet(_out(out_respondents), index=False)
     cells.to_parquet(_out(out_cells), index=False)
