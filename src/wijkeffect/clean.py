@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from wijkeffect.codebook import Codebook
 from wijkeffect.errors import input_error
 from wijkeffect.readers import Wave, read_wave
-from wijkeffect.schema import COLUMNS, dtype_of
+from wijkeffect.schema import COLUMNS, STRING, dtype_of
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,15 @@ class CleanLog:
 
 
 def _counts(s: pd.Series) -> dict[str, int]:
-    vc = s.astype(object).where(s.notna(), "<NA>").value_counts(sort=False)
-    return {str(k): int(v) for k, v in sorted(vc.items(), key=lambda kv: str(kv[0]))}
+    vc = s.value_counts(sort=False, dropna=False)
+    return {("<NA>" if pd.isna(k) else str(k)): int(v) for k, v in sorted(vc.items(), key=lambda kv: str(kv[0]))}
 
 
 def _as_number(s: pd.Series) -> pd.Series:
     """Numbers from a raw column; text that is not a number becomes NaN (reported by the caller)."""
     if pd.api.types.is_numeric_dtype(s):
         return s.astype(float)
-    return pd.to_numeric(s.astype("string").str.strip(), errors="coerce").astype(float)
+    return pd.to_numeric(s.astype(STRING).str.strip(), errors="coerce").astype(float)
 
 
 class _Cleaner:
@@ -103,9 +104,9 @@ class _Cleaner:
     def column(self, col: str, spec: dict[str, Any]) -> pd.Series:
         schema = COLUMNS[col]
         if "value" in spec:
-            return pd.Series([spec["value"]] * len(self.raw), index=self.raw.index)
+            return _constant(col, spec["value"], self.raw.index)
         if spec.get("row_number"):
-            return f"{self.cb.source}-{self.cb.wave}-" + self.row_number.astype("string")
+            return f"{self.cb.source}-{self.cb.wave}-" + self.row_number.astype(STRING)
         var = spec["var"]
         s = self.raw[var]
         policy = spec.get("invalid", "error")
@@ -116,7 +117,10 @@ class _Cleaner:
             return self._text(s)
         miss = self.missing_codes(var, spec)
         num = _as_number(s)
-        not_number = num.isna() & s.notna() & (s.astype("string").str.strip() != "")
+        if pd.api.types.is_numeric_dtype(s):
+            not_number = pd.Series(False, index=s.index)
+        else:
+            not_number = num.isna() & s.notna() & (s.astype(STRING).str.strip() != "")
         if recoded or schema.kind in ("category", "binary"):
             return self._recode(col, var, s, num, not_number, spec, miss, policy)
         self.bad(col, var, not_number, s, "a number", policy)
@@ -133,13 +137,13 @@ class _Cleaner:
     def _text(self, s: pd.Series) -> pd.Series:
         if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
             s = s.astype("Int64")
-        t = s.astype("string").str.strip()
+        t = s.astype(STRING).str.strip()
         return t.where(t != "")
 
     def _date(self, col: str, var: str, s: pd.Series, spec: dict[str, Any], policy: str) -> pd.Series:
         if pd.api.types.is_datetime64_any_dtype(s):
             return s
-        text = s.astype("string").str.strip()
+        text = s.astype(STRING).str.strip()
         text = text.where(text != "")
         d = pd.to_datetime(text, format=spec.get("date_format"), errors="coerce")
         self.bad(col, var, d.isna() & text.notna(), text,
@@ -155,17 +159,42 @@ class _Cleaner:
         if "recode_labels" in spec or "missing_labels" in spec:
             mapping.update(self._codes_from_labels(col, var, labels, spec))
             miss = miss | {float(c) for c, lab in labels.items() if lab in spec.get("missing_labels", [])}
-        key = num.where(~not_number, s.astype("string").str.strip()) if not_number.any() else num
-        key = key.astype(object)
-        is_missing = key.isna() | key.isin(list(miss))
-        known = key.isin(list(mapping))
-        unknown = ~known & ~is_missing
-        self.bad(col, var, unknown, s,
-                 f"a code listed under recode {sorted(map(str, mapping))} or missing {sorted(miss)}"
-                 + (f" (file labels: {labels})" if labels else ""), policy)
-        out = key.map(mapping).where(known)
+        expected = (f"a code listed under recode {sorted(map(str, mapping))} or missing {sorted(map(str, miss))}"
+                    + (f" (file labels: {labels})" if labels else ""))
+        if not not_number.any() and all(isinstance(k, float) for k in mapping):
+            # numeric codes (the common case, and the fast path for big waves)
+            vals = num.to_numpy(float)
+            keys = np.fromiter(mapping, float, len(mapping))
+            pos = pd.Index(keys).get_indexer(vals)
+            is_missing = np.isnan(vals) | np.isin(vals, np.array([float(m) for m in miss if _is_num(str(m))]))
+            known = pos >= 0
+            self.bad(col, var, pd.Series(~known & ~is_missing, index=s.index), s, expected, policy)
+            out = self._typed(col, list(mapping.values()), np.where(known, pos, -1), s.index)
+        else:
+            key = num.where(~not_number, s.astype(STRING).str.strip()) if not_number.any() else num
+            key = key.astype(object)
+            is_missing = key.isna() | key.isin(list(miss))
+            known = key.isin(list(mapping))
+            self.bad(col, var, ~known & ~is_missing, s, expected, policy)
+            out = key.map(mapping).where(known)
         self.log.recodes[col] = {"before": _counts(s), "after": _counts(out)}
         return out
+
+    def _typed(self, col: str, targets: list[Any], pos: np.ndarray, index: pd.Index) -> pd.Series:
+        """Schema-typed values from positions into targets (-1 = missing), without object arrays."""
+        schema = COLUMNS[col]
+        if schema.kind == "category":
+            bad = [t for t in targets if t not in schema.levels]
+            if bad:
+                raise input_error(self.cb.file, f"codebook recode for schema column {col}", bad,
+                                  f"one of {list(schema.levels)}")
+            lut = np.array([schema.levels.index(t) for t in targets] + [-1])
+            return pd.Series(pd.Categorical.from_codes(lut[pos], dtype=dtype_of(schema)), index=index)
+        if schema.kind in ("binary", "int", "float") and all(isinstance(t, (int, float)) for t in targets):
+            lut = np.array([float(t) for t in targets] + [np.nan])
+            return pd.Series(lut[pos], index=index)
+        lut = np.array([*targets, None], dtype=object)
+        return pd.Series(lut[pos], index=index).where(pos >= 0)
 
     def _codes_from_labels(self, col: str, var: str, labels: dict[Any, str], spec: dict[str, Any]) -> dict:
         """code -> schema value through the file's value labels; a label the file lacks is an error."""
@@ -178,35 +207,35 @@ class _Cleaner:
 
     # --------------------------------------------------------------------------- scores
     def score_psych(self, spec: dict[str, Any]) -> None:
-        instrument = spec["instrument"]
-        items = spec["items"]
-        lo, hi = (1, 5) if instrument == "K10" else (1, 6)
-        lo, hi = spec.get("item_range", [lo, hi])
-        vals = {}
-        for v in items:
-            num = _as_number(self.raw[v])
-            num = num.where(~num.isin(list(self.missing_codes(v, spec))))
-            out = num.notna() & ((num < lo) | (num > hi))
-            self.bad("psych_score", v, out, num, f"item answers {lo}-{hi} or a missing code", spec.get("invalid", "error"))
-            vals[v] = num.where(~out)
-        m = pd.DataFrame(vals)
-        if instrument == "MHI-5":
-            for v in spec.get("reverse", []):
-                m[v] = (lo + hi) - m[v]
-        answered = m.notna().sum(axis=1)
+        """K10 (sum of 10 items 1-5) or MHI-5 (5 items 1-6, scaled 0-100); prorated up to max_missing."""
+        instrument, items = spec["instrument"], spec["items"]
+        lo, hi = spec.get("item_range", [1, 5] if instrument == "K10" else [1, 6])
+        reverse = set(spec.get("reverse", [])) if instrument == "MHI-5" else set()
+        m = np.empty((len(self.raw), len(items)))
+        for j, v in enumerate(items):
+            num = _as_number(self.raw[v]).to_numpy(float, copy=True)
+            codes = [float(c) for c in self.missing_codes(v, spec) if _is_num(str(c))]
+            num[np.isin(num, codes)] = np.nan
+            out = ~np.isnan(num) & ((num < lo) | (num > hi))
+            self.bad("psych_score", v, pd.Series(out, index=self.raw.index), pd.Series(num, index=self.raw.index),
+                     f"item answers {lo}-{hi} or a missing code", spec.get("invalid", "error"))
+            num[out] = np.nan
+            m[:, j] = (lo + hi) - num if v in reverse else num
+        answered = (~np.isnan(m)).sum(axis=1)
         enough = answered >= len(items) - int(spec.get("max_missing", 0))
         # prorate: the mean of the answered items stands in for the unanswered ones
-        total = m.mean(axis=1) * len(items)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total = np.nansum(m, axis=1) / np.maximum(answered, 1) * len(items)
         if instrument == "K10":
             score = total
             distress = score >= self.th.k10_high
         else:
             score = (total - len(items) * lo) / (len(items) * (hi - lo)) * 100
             distress = score < self.th.mhi5_low
-        score = score.where(enough)
-        self.out["psych_score"] = score.round(4)
-        self.out["psych_instrument"] = pd.Series(instrument, index=self.raw.index).where(enough)
-        self.out["psych_distress"] = distress.astype(float).where(enough)
+        idx = self.raw.index
+        self.out["psych_score"] = pd.Series(np.where(enough, np.round(score, 4), np.nan), index=idx)
+        self.out["psych_instrument"] = _constant("psych_instrument", instrument, idx).where(enough)
+        self.out["psych_distress"] = pd.Series(np.where(enough, distress.astype(float), np.nan), index=idx)
 
     def score_expr(self, col: str, spec: dict[str, Any]) -> None:
         frame = pd.DataFrame(index=self.raw.index)
@@ -245,14 +274,14 @@ class _Cleaner:
 
     def _postcodes(self) -> None:
         if "pc6" in self.out:
-            pc = self.out["pc6"].astype("string").str.replace(r"\s+", "", regex=True).str.upper()
+            pc = self.out["pc6"].astype(STRING).str.replace(" ", "", regex=False).str.upper()
             self.out["pc6"] = pc.where(pc.str.fullmatch(r"\d{4}[A-Z]{2}").fillna(False))
             bad = pc.notna() & self.out["pc6"].isna()
             self.log.set_missing["pc6"] = self.log.set_missing.get("pc6", 0) + int(bad.sum())
             if "pc4" not in self.out:
                 self.out["pc4"] = self.out["pc6"].str[:4]
         if "pc4" in self.out:
-            pc4 = self.out["pc4"].astype("string").str.strip().str[:4]
+            pc4 = self.out["pc4"].astype(STRING).str.strip().str[:4]
             self.out["pc4"] = pc4.where(pc4.str.fullmatch(r"\d{4}").fillna(False))
 
     def _weights(self) -> None:
@@ -272,8 +301,11 @@ class _Cleaner:
                 s = pd.Series([self.cb.source] * n, index=self.raw.index)
             elif name == "wave":
                 s = pd.Series([self.cb.wave] * n, index=self.raw.index)
+            elif name in self.out:
+                s = self.out[name]
             else:
-                s = self.out.get(name, pd.Series([pd.NA] * n, index=self.raw.index, dtype=object))
+                data[name] = pd.Series(None, index=range(n), dtype=dtype_of(col))
+                continue
             if col.kind == "date":
                 s = pd.to_datetime(s).astype("datetime64[s]")
             elif col.kind in ("int", "binary"):
@@ -281,7 +313,9 @@ class _Cleaner:
             elif col.kind == "float":
                 s = pd.to_numeric(s).astype("Float64")
             elif col.kind == "str":
-                s = s.astype("string")
+                s = s.astype(STRING)
+            elif col.kind == "category" and isinstance(s.dtype, pd.CategoricalDtype):
+                s = s.astype(dtype_of(col))
             elif col.kind == "category":
                 bad = s.notna() & ~s.isin(col.levels)
                 if bad.any():
@@ -289,7 +323,7 @@ class _Cleaner:
                                       f"one of {list(col.levels)} (fix the codebook's recode)")
                 s = s.astype(dtype_of(col))
             else:
-                s = s.astype("string")
+                s = s.astype(STRING)
             data[name] = s.reset_index(drop=True)
         return pd.DataFrame(data)
 
@@ -304,6 +338,15 @@ class _Cleaner:
             raise input_error(self.cb.file, f"variable {self.cb.columns['respondent_id'].get('var')} "
                               f"(respondent_id): {int(dup.sum())} rows share an id", ids[dup].tolist(),
                               "ids unique within the wave")
+
+
+def _constant(col: str, value: Any, index: pd.Index) -> pd.Series:
+    """A column holding one value, built in its schema dtype."""
+    schema = COLUMNS[col]
+    if schema.kind == "category" and value in schema.levels:
+        codes = np.full(len(index), schema.levels.index(value), dtype=np.int8)
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype_of(schema)), index=index)
+    return pd.Series([value] * len(index), index=index)
 
 
 def _is_num(text: str) -> bool:

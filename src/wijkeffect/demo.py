@@ -61,7 +61,7 @@ class DemoSpec:
         Group("later", date(2010, 7, 1), 0.12, {"smoker": -0.03, "psych_distress": -0.02}),
         Group("gezonde_wijk", date(2008, 11, 19), 0.6, {"walking": 0.07}, cities=(0, 1), within="krachtwijk"),
     ))
-    sav: bool = True
+    formats: tuple[str, ...] = ("sav",)  # wave files: "sav" and/or "parquet"
     geometry: bool = True
     city_names: tuple[str, ...] = tuple(_CITY_NAMES)
     gm_base: int = 9901
@@ -79,7 +79,7 @@ NATIONAL = DemoSpec(
         Group("later", date(2018, 7, 1), 0.1, {"smoker": -0.03, "psych_distress": -0.02}),
         Group("gezonde_wijk", date(2014, 11, 19), 0.5, {"walking": 0.05}, within="krachtwijk"),
     ),
-    sav=False,
+    formats=("parquet",),
     geometry=False,
     city_names=(),
     gm_base=9001,
@@ -385,7 +385,8 @@ def twfe_estimand(cells: pd.DataFrame, effect: str) -> float:
         return x - xi - xt + (wts * xi).sum() / wts.sum()
 
     dd = within(d)
-    return float((wts * dd * y).sum() / (wts * dd * dd).sum())
+    denom = (wts * dd * dd).sum()
+    return float((wts * dd * y).sum() / denom) if denom > 1e-12 else float("nan")  # no treatment variation
 
 
 def _truth(spec: DemoSpec, wijken: pd.DataFrame, treat: pd.DataFrame) -> dict:
@@ -457,13 +458,13 @@ def generate(spec: DemoSpec = DEMO, out: Path = DEMO_RAW) -> dict[str, Path]:
         wrng = np.random.default_rng([spec.seed, wave])
         truth = _wave_respondents(spec, wijken, treat, lookup, wave, wrng)
         raw, labels, var_labels = _raw_wave(spec, truth, wave, wrng)
-        if spec.sav:
-            path = out / f"monitor_{wave}.sav"
-            _write_sav(raw, path, labels, var_labels, f"Synthetische gezondheidsmonitor {wave}")
-        else:
-            path = out / f"monitor_{wave}.parquet"
-            raw.to_parquet(path, index=False)
-        written[f"wave_{wave}"] = path
+        for fmt in spec.formats:
+            path = out / f"monitor_{wave}.{fmt}"
+            if fmt == "sav":
+                _write_sav(raw, path, labels, var_labels, f"Synthetische gezondheidsmonitor {wave}")
+            else:
+                raw.to_parquet(path, index=False)
+            written[f"wave_{wave}_{fmt}" if len(spec.formats) > 1 else f"wave_{wave}"] = path
 
     if spec.geometry:
         gdf = _geometries(spec, wijken, rng)

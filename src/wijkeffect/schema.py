@@ -50,6 +50,9 @@ COLUMNS: dict[str, Column] = {
     ]
 }
 
+#: Text columns are Arrow-backed: vectorised string operations, compact parquet.
+STRING = pd.StringDtype("pyarrow")
+
 #: Columns filled by linking (postcode -> reference indeling), not by cleaning.
 LINK_COLUMNS = ("buurt_code", "wijk_code", "gemeente_code")
 
@@ -68,7 +71,7 @@ def empty_frame(n: int) -> pd.DataFrame:
 def dtype_of(col: Column) -> str | pd.CategoricalDtype:
     """The pandas dtype that stores a schema column."""
     if col.kind == "str":
-        return "string"
+        return STRING
     if col.kind in ("int", "binary"):
         return "Int64"
     if col.kind == "float":
