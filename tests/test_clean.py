@@ -208,3 +208,12 @@ def test_csv_with_dutch_separators_cleans(tmp_path):
 def test_all_demo_codebooks_load(root):
     for w in DEMO_WAVES:
         assert load_codebook(root / f"config/codebooks/demo/{w}.yaml").wave == w
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "parquet"])
+def test_excel_and_parquet_waves_clean(tmp_path, fmt):
+    df = _frame()
+    path = tmp_path / f"wave.{fmt}"
+    df.to_excel(path, index=False) if fmt == "xlsx" else df.to_parquet(path, index=False)
+    out, log = clean_wave(load_codebook(_codebook(tmp_path, path, BASE_COLS)))
+    assert log.rows_out == 6 and out["smoker"].tolist()[:2] == [1, 0] and pd.isna(out["age"].iloc[2])

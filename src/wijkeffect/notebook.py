@@ -23,8 +23,10 @@ def execute(template: Path, output: Path, parameters: dict, kernel: str = "pytho
     import papermill as pm
 
     output.parent.mkdir(parents=True, exist_ok=True)
+    # shutdown_kernel="immediate": every output is collected by then; a graceful stop only adds 0.3 s
     pm.execute_notebook(str(template), str(output), parameters=parameters, kernel_name=kernel, cwd=str(ROOT),
-                        progress_bar=False, log_output=False, request_save_on_cell_execute=False)
+                        progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                        shutdown_kernel="immediate")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,16 +9,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from wijkeffect.clean import CleanLog, Thresholds, clean_wave
-from wijkeffect.codebook import load_codebook
-from wijkeffect.models.tidy import RESULT_COLUMNS, Context, tidy_frame
-from wijkeffect.panel import build_cells, build_respondents
 from wijkeffect.paths import relative, resolve
-from wijkeffect.study import load_study
-from wijkeffect.tables import write_tables
 
-# Heavy libraries (linearmodels, geopandas, matplotlib) are imported inside the stage that needs them:
-# each stage runs in its own kernel, and import time is most of a small notebook's run time.
+# Each stage imports what it needs inside the function: every stage runs in its own kernel, and
+# import time (linearmodels, geopandas, matplotlib, scipy) is most of a small notebook's run time.
 
 
 def _out(path: str | Path) -> Path:
@@ -28,8 +22,11 @@ def _out(path: str | Path) -> Path:
     return p
 
 
-def clean(codebook: str, thresholds: dict[str, float], out_parquet: str, out_log: str) -> CleanLog:
-    """Clean one wave to the respondent schema; write parquet and the JSON clean log."""
+def clean(codebook: str, thresholds: dict[str, float], out_parquet: str, out_log: str):
+    """Clean one wave to the respondent schema; write parquet and the JSON clean log (returned)."""
+    from wijkeffect.clean import Thresholds, clean_wave
+    from wijkeffect.codebook import load_codebook
+
     cb = load_codebook(codebook)
     df, log = clean_wave(cb, Thresholds.from_config(thresholds))
     out_parquet, out_log = _out(out_parquet), _out(out_log)
@@ -41,6 +38,9 @@ def clean(codebook: str, thresholds: dict[str, float], out_parquet: str, out_log
 def panel(study_file: str, waves: list[str], out_respondents: str, out_cells: str, out_accounting: str
           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Link and stack waves, attach treatment, build cells; returns (accounting, cells)."""
+    from wijkeffect.panel import build_cells, build_respondents
+    from wijkeffect.study import load_study
+
     study = load_study(study_file)
     frames = [pd.read_parquet(resolve(w)) for w in waves]
     resp, acc = build_respondents(frames, study)
@@ -60,6 +60,7 @@ def estimate(study: str, city: str, outcome: str, cells_file: str, models: list[
              out_csv: str) -> pd.DataFrame:
     """Fit the configured models for one city x outcome; write and return tidy rows."""
     from wijkeffect.models import get_model
+    from wijkeffect.models.tidy import Context, tidy_frame
 
     cells = city_cells(pd.read_parquet(resolve(cells_file)), city)
     ctx = Context(study, city, outcome, seed)
@@ -78,6 +79,7 @@ def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], mi
 
     from wijkeffect.figures.maps import city_map
     from wijkeffect.figures.trends import wijk_trend
+    from wijkeffect.study import load_study
 
     study = load_study(study_file)
     cells = city_cells(pd.read_parquet(resolve(cells_file)), city)
@@ -105,6 +107,9 @@ def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], mi
 def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: str = "en",
             truth_file: str = "") -> pd.DataFrame:
     """Collect every model's rows into estimates.csv and write the tables; compare to truth if given."""
+    from wijkeffect.models.tidy import RESULT_COLUMNS
+    from wijkeffect.tables import write_tables
+
     est = pd.concat([pd.read_csv(resolve(f), dtype={"covariates": str}, keep_default_na=False, na_values=[""])
                      for f in inputs], ignore_index=True)[RESULT_COLUMNS]
     est = est.sort_values(["city", "outcome", "model", "term"], kind="stable").reset_index(drop=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtr, stdtrit  # t distribution without importing scipy.stats (0.5 s)
 
 RESULT_COLUMNS = ["study", "city", "outcome", "model", "term", "estimate", "std_error", "ci_low", "ci_high",
                   "p_value", "n_obs", "n_wijken", "n_clusters", "inference", "weights", "covariates", "seed"]
@@ -27,8 +27,8 @@ class Context:
 def t_row(ctx: Context, model: str, term: str, estimate: float, se: float, df: int, *, n_obs: int,
           n_wijken: int, n_clusters: int, inference: str, weights: str, covariates: str = "") -> dict[str, Any]:
     """A row with a t(df) confidence interval and two-sided p-value."""
-    crit = stats.t.ppf(0.975, df) if df > 0 else np.nan
-    p = 2 * stats.t.sf(abs(estimate / se), df) if se > 0 and df > 0 else np.nan
+    crit = stdtrit(df, 0.975) if df > 0 else np.nan
+    p = 2 * stdtr(df, -abs(estimate / se)) if se > 0 and df > 0 else np.nan
     return dict(study=ctx.study, city=ctx.city, outcome=ctx.outcome, model=model, term=term,
                 estimate=float(estimate), std_error=float(se), ci_low=float(estimate - crit * se),
                 ci_high=float(estimate + crit * se), p_value=float(p), n_obs=int(n_obs), n_wijken=int(n_wijken),
