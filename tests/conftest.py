@@ -40,5 +40,5 @@ def demo_panel(demo_cleaned):
     from wijkeffect.study import load_study
 
     study = load_study(ROOT / "config/studies/demo.yaml")
-    resp, acc = build_respondents([df for df, _ in demo_cleaned], study)
+    resp, acc, _ = build_respondents([df for df, _ in demo_cleaned], study)
     return resp, acc, build_cells(resp, study.outcomes)

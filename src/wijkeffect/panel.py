@@ -12,25 +12,29 @@ from wijkeffect.study import Study
 ROLES = ("treated", "control")
 
 
-def attach_treatment(df: pd.DataFrame, study: Study) -> tuple[pd.DataFrame, dict[str, int]]:
+def attach_treatment(df: pd.DataFrame, study: Study, matched: set[str] | None = None
+                     ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Role (treated/control), group, start and post per respondent; rows outside the study are counted.
 
     post = interview date on or after the wijk's start; a missing date falls back to 1 July of the wave.
+    `matched` (from a matched control pool) overrides the study's control rule.
     """
     t = study.treated.set_index("wijk_code")
     out = df.copy()
     out["group"] = out["wijk_code"].map(t["group"]).astype("string")
     out["start"] = out["wijk_code"].map(t["start"])
-    treated = out["start"].notna()
-    cities = set(study.cities)
-    in_city = out["gemeente_code"].isin(cities)
+    listed = out["start"].notna()
+    in_city = out["gemeente_code"].isin(set(study.cities))
+    treated = listed & in_city  # a listed wijk outside the study's cities is neither treated nor control
     ctl = study.controls
-    if ctl == "same_city":
-        control = ~treated & in_city
+    if matched is not None:
+        control = ~listed & out["wijk_code"].isin(matched)
+    elif ctl == "same_city":
+        control = ~listed & in_city
     elif ctl == "all":
-        control = ~treated
+        control = ~listed
     else:
-        control = ~treated & out["wijk_code"].isin(list(ctl))
+        control = ~listed & out["wijk_code"].isin(list(ctl))
     role = np.where(treated, "treated", np.where(control, "control", ""))
     out["role"] = pd.Series(role, index=out.index).astype("string")
     date = out["interview_date"].fillna(pd.to_datetime(out["wave"].astype(str) + "-07-01"))
@@ -40,26 +44,59 @@ def attach_treatment(df: pd.DataFrame, study: Study) -> tuple[pd.DataFrame, dict
     return out[keep].reset_index(drop=True), {k: v for k, v in counts.items() if v}
 
 
-def build_respondents(waves: list[pd.DataFrame], study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Linked, treatment-attached respondents and a per-wave accounting table."""
+def candidate_controls(resp: pd.DataFrame, study: Study) -> dict[str, list[str]]:
+    """Per treated wijk, the control wijken it may be matched to (same city, or all)."""
+    within = study.controls.get("within", "same_city") if isinstance(study.controls, dict) else "same_city"
+    t = set(study.treated["wijk_code"])
+    wijken = resp[["wijk_code", "gemeente_code"]].drop_duplicates()
+    wijken = wijken[wijken["gemeente_code"].isin(study.cities)]
+    pool = wijken[~wijken["wijk_code"].isin(t)]
+    gm = dict(zip(wijken["wijk_code"], wijken["gemeente_code"]))
+    return {w: sorted(pool["wijk_code"] if within == "all" else pool.loc[pool["gemeente_code"] == gm[w], "wijk_code"])
+            for w in sorted(t) if w in gm}
+
+
+def resolve_controls(resp: pd.DataFrame, study: Study) -> tuple[set[str] | None, pd.DataFrame]:
+    """The matched control set (None when the study's rule needs no matching) and the balance table."""
+    from wijkeffect.controls import balance_table, match_controls, wijk_features
+
+    feats = wijk_features(resp, study.outcomes, study.treated["start"].min())
+    cands = candidate_controls(resp, study)
+    treated = sorted(cands)
+    pool = sorted({c for v in cands.values() for c in v})
+    if isinstance(study.controls, dict):
+        spec = study.controls
+        matched = match_controls(feats, treated, cands, int(spec.get("k", 2)), spec.get("match", "nearest"))
+        return set(matched), balance_table(feats, treated, pool, matched)
+    return None, balance_table(feats, treated, pool, pool)
+
+
+def build_respondents(waves: list[pd.DataFrame], study: Study
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Linked, treatment-attached respondents, a per-wave accounting table, and the balance table."""
     key = study.spec.get("link_key", "pc6")
     lookup_path = study.path_of("lookup")
     lookup = read_lookup(lookup_path, key)
     crosswalks = {int(y): read_crosswalk(study.path_of_value(p)) for y, p in study.spec.get("crosswalks", {}).items()}
-    frames, log = [], []
+    linked_waves = []
     for w in waves:
         linked, unlinked = link(w, lookup, key, crosswalks, study.spec.get("indeling"), study.spec.get("seed", 0))
         bad = w[key][w[key].notna() & ~w[key].isin(lookup.index)] if key in w else pd.Series([], dtype=str)
         check_unlinked(unlinked, len(w), study.spec.get("max_unlinked_share", 0.05),
                        f"{w['source'].iloc[0]} {w['wave'].iloc[0]}", key, lookup_path, bad.head(5).tolist())
-        final, outside = attach_treatment(linked, study)
+        linked_waves.append((w, linked, unlinked))
+    matched, balance = resolve_controls(pd.concat([lk for _, lk, _ in linked_waves], ignore_index=True), study)
+    frames, log = [], []
+    for w, linked, unlinked in linked_waves:
+        final, outside = attach_treatment(linked, study, matched)
         frames.append(final)
-        row = {"source": w["source"].iloc[0], "wave": int(w["wave"].iloc[0]), "rows_in": len(w), **unlinked, **outside, "rows_out": len(final)}
+        row = {"source": w["source"].iloc[0], "wave": int(w["wave"].iloc[0]), "rows_in": len(w), **unlinked,
+               **outside, "rows_out": len(final)}
         log.append(row)
     acc = pd.DataFrame(log).fillna(0)
     for c in acc.columns[2:]:
         acc[c] = acc[c].astype(int)
-    return pd.concat(frames, ignore_index=True), acc
+    return pd.concat(frames, ignore_index=True), acc, balance
 
 
 def build_cells(resp: pd.DataFrame, outcomes: tuple[str, ...] | list[str] = OUTCOMES) -> pd.DataFrame:

@@ -35,20 +35,22 @@ def clean(codebook: str, thresholds: dict[str, float], out_parquet: str, out_log
     return log
 
 
-def panel(study_file: str, waves: list[str], out_respondents: str, out_cells: str, out_accounting: str
-          ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Link and stack waves, attach treatment, build cells; returns (accounting, cells)."""
+def panel(study_file: str, waves: list[str], out_respondents: str, out_cells: str, out_accounting: str,
+          out_balance: str = "") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Link and stack waves, attach treatment, build cells; returns (accounting, cells, balance)."""
     from wijkeffect.panel import build_cells, build_respondents
     from wijkeffect.study import load_study
 
     study = load_study(study_file)
     frames = [pd.read_parquet(resolve(w)) for w in waves]
-    resp, acc = build_respondents(frames, study)
+    resp, acc, balance = build_respondents(frames, study)
     cells = build_cells(resp, study.outcomes)
     resp.to_parquet(_out(out_respondents), index=False)
     cells.to_parquet(_out(out_cells), index=False)
     acc.to_csv(_out(out_accounting), index=False, lineterminator="\n")
-    return acc, cells
+    if out_balance:
+        balance.to_csv(_out(out_balance), lineterminator="\n", float_format="%.6g")
+    return acc, cells, balance
 
 
 def city_cells(cells: pd.DataFrame, city: str) -> pd.DataFrame:
@@ -57,19 +59,59 @@ def city_cells(cells: pd.DataFrame, city: str) -> pd.DataFrame:
 
 
 def estimate(study: str, city: str, outcome: str, cells_file: str, models: list[str], seed: int,
-             out_csv: str) -> pd.DataFrame:
-    """Fit the configured models for one city x outcome; write and return tidy rows."""
-    from wijkeffect.models import get_model
+             out_csv: str, respondents_file: str = "", model_options: dict | None = None,
+             inference: dict | None = None) -> pd.DataFrame:
+    """Fit the configured models for one city x outcome; write and return tidy rows.
+
+    twfe's main coefficient also gets the wild cluster restricted bootstrap and randomisation
+    inference rows configured under `inference` (reps 0 switches one off).
+    """
+    from wijkeffect.models import MODELS, get_model, needs_respondents
     from wijkeffect.models.tidy import Context, tidy_frame
 
+    options, inference = model_options or {}, inference or {}
     cells = city_cells(pd.read_parquet(resolve(cells_file)), city)
+    resp = None
+    if needs_respondents(models, options):
+        resp = city_cells(pd.read_parquet(resolve(respondents_file)), city)
     ctx = Context(study, city, outcome, seed)
     rows: list[dict[str, Any]] = []
     for m in models:
-        rows += get_model(m)(cells, ctx)
+        kind, opts = MODELS[m][1], dict(options.get(m, {}))
+        if kind == "cells":
+            rows += get_model(m)(cells, ctx, **opts)
+        elif kind == "respondents":
+            rows += get_model(m)(resp, ctx, **opts)
+        else:
+            rows += get_model(m)(cells, ctx, resp=resp, **opts)
+        if m == "twfe":
+            rows += _resampling_rows(cells, ctx, rows[-1], inference)
     out = tidy_frame(rows)
     out.to_csv(_out(out_csv), index=False, lineterminator="\n", float_format="%.10g")
     return out
+
+
+def _resampling_rows(cells: pd.DataFrame, ctx: Any, twfe_row: dict, inference: dict) -> list[dict]:
+    """Wild cluster restricted bootstrap and randomisation inference for twfe's coefficient."""
+    from wijkeffect.models.inference import partial_out, randomization_inference, wild_cluster_bootstrap
+    from wijkeffect.panel import ROLES
+
+    d = cells[(cells["outcome"] == ctx.outcome) & cells["role"].isin(ROLES)].reset_index(drop=True)
+    rows = []
+    reps = int(inference.get("bootstrap_reps", 9999))
+    if reps:
+        kind = inference.get("bootstrap_weights", "rademacher")
+        p = partial_out(d["mean"].to_numpy(float), d["D"].to_numpy(float), d["n"].to_numpy(float),
+                        [d["wijk_code"].to_numpy(), d["wave"].to_numpy()], d["wijk_code"].to_numpy())
+        pval, lo, hi = wild_cluster_bootstrap(p, reps, kind, ctx.seed)
+        rows.append(dict(twfe_row, ci_low=lo, ci_high=hi, p_value=pval, std_error=float("nan"),
+                         inference=f"wild_cluster_restricted_bootstrap_{kind}_{reps}"))
+    reps = int(inference.get("randomization_reps", 999))
+    if reps:
+        _, pval = randomization_inference(d, "mean", "n", reps, ctx.seed)
+        rows.append(dict(twfe_row, ci_low=float("nan"), ci_high=float("nan"), p_value=pval, std_error=float("nan"),
+                         inference=f"randomization_{reps}"))
+    return rows
 
 
 def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], min_cell_n: int,
@@ -104,6 +146,27 @@ def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], mi
     return index
 
 
+def adjust_across_outcomes(est: pd.DataFrame) -> pd.DataFrame:
+    """Add Holm and Benjamini-Hochberg adjusted p-values across a study's outcomes.
+
+    For each city, model, term and inference with two or more outcomes: one extra row per outcome,
+    inference suffixed "+holm" or "+bh", p_value adjusted, everything else unchanged.
+    """
+    from wijkeffect.models.inference import benjamini_hochberg, holm
+
+    extra = []
+    base = est[est["p_value"].notna()]
+    for _, grp in base.groupby(["city", "model", "term", "inference"], sort=True):
+        if grp["outcome"].nunique() < 2:
+            continue
+        for name, fn in (("holm", holm), ("bh", benjamini_hochberg)):
+            adj = grp.copy()
+            adj["p_value"] = fn(grp["p_value"].to_numpy())
+            adj["inference"] = grp["inference"] + f"+{name}"
+            extra.append(adj)
+    return pd.concat([est, *extra], ignore_index=True) if extra else est
+
+
 def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: str = "en",
             truth_file: str = "") -> pd.DataFrame:
     """Collect every model's rows into estimates.csv and write the tables; compare to truth if given."""
@@ -112,7 +175,8 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
 
     est = pd.concat([pd.read_csv(resolve(f), dtype={"covariates": str}, keep_default_na=False, na_values=[""])
                      for f in inputs], ignore_index=True)[RESULT_COLUMNS]
-    est = est.sort_values(["city", "outcome", "model", "term"], kind="stable").reset_index(drop=True)
+    est = adjust_across_outcomes(est)
+    est = est.sort_values(["city", "outcome", "model", "term", "inference"], kind="stable").reset_index(drop=True)
     est.to_csv(_out(out_estimates), index=False, lineterminator="\n", float_format="%.10g")
     write_tables(est, resolve(tables_dir), language)
     if truth_file and resolve(truth_file).exists():

@@ -72,12 +72,14 @@ def all_outputs():
 
 def panel_params(wildcards, input, output):
     return params_json(study_file=config["study"], waves=list(input.waves), out_respondents=output.respondents,
-                       out_cells=output.cells, out_accounting=output.accounting)
+                       out_cells=output.cells, out_accounting=output.accounting, out_balance=output.balance)
 
 
 def estimate_params(wildcards, input, output):
     return params_json(study=STUDY.name, city=wildcards.city, outcome=wildcards.outcome, cells_file=input.cells,
-                       models=config["models"], seed=config["seed"], out_csv=output.csv)
+                       respondents_file=input.respondents, models=config["models"],
+                       model_options=config["model_options"], inference=config["inference"], seed=config["seed"],
+                       out_csv=output.csv)
 
 
 def figures_params(wildcards, input, output):

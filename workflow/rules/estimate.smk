@@ -3,6 +3,7 @@ rule estimate:
     input:
         nb="notebooks/estimate.ipynb",
         cells=f"{PROC}/wijk_period.parquet",
+        respondents=f"{PROC}/respondents.parquet",
     output:
         csv=f"{RES}/estimates/{{city}}/{{outcome}}.csv",
         nb=f"{RES}/notebooks/estimate/{{city}}_{{outcome}}.ipynb",

@@ -8,6 +8,7 @@ rule panel:
         respondents=f"{PROC}/respondents.parquet",
         cells=f"{PROC}/wijk_period.parquet",
         accounting=f"{RES}/panel_accounting.csv",
+        balance=f"{RES}/balance.csv",
         nb=f"{RES}/notebooks/panel.ipynb",
     params:
         p=panel_params,
