@@ -35,7 +35,7 @@ def wijk_features(resp: pd.DataFrame, outcomes: list[str], before: pd.Timestamp)
         num = (v[ok] * w[ok]).groupby(pre.loc[ok, "wijk_code"]).sum()
         den = w[ok].groupby(pre.loc[ok, "wijk_code"]).sum()
         out[name] = num / den
-    return pd.DataFrame(out)
+    return pd.DataFrame(out).astype(float)  # plain floats for numpy (the schema uses nullable dtypes)
 
 
 def smd(treated: pd.DataFrame, control: pd.DataFrame) -> pd.Series:
