@@ -25,7 +25,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_clean.py
+	$(BIN)/python bench/bench_models.py
+	$(BIN)/python bench/bench_recovery.py
 
 demo-data: $(STAMP)
 	$(BIN)/python -m wijkeffect.demo

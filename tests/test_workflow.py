@@ -58,11 +58,26 @@ def test_estimates_follow_the_contract(demo_run):
 def test_twfe_covers_truth_and_naive_does_not(demo_run):
     est = pd.read_csv(demo_run / "results/demo/estimates.csv")
     truth = yaml.safe_load((demo_run / "data/raw/demo/TRUTH.yaml").read_text())
-    pooled = est[est["city"] == "ALL"].set_index(["outcome", "model"])
+    pooled = est[(est["city"] == "ALL") & (est["inference"] == "cluster_wijk_cr1")].set_index(["outcome", "model"])
     for outcome in ("smoker", "psych_distress", "walking"):
         tw, nv = pooled.loc[(outcome, "twfe")], pooled.loc[(outcome, "naive")]
         assert tw["ci_low"] <= truth[outcome] <= tw["ci_high"]
         assert not nv["ci_low"] <= truth[outcome] <= nv["ci_high"]
+
+
+def test_every_model_and_inference_per_city_and_outcome(demo_run):
+    """Issue 4: per city and outcome, twfe, event study with its pre-trend p-value, segmented and staggered,
+    with cluster-robust and bootstrap inference; Holm and BH adjusted p-values across outcomes."""
+    est = pd.read_csv(demo_run / "results/demo/estimates.csv")
+    for (city, outcome), g in est.groupby(["city", "outcome"]):
+        have = set(zip(g["model"], g["inference"]))
+        assert ("twfe", "cluster_wijk_cr1") in have
+        assert ("twfe", "wild_cluster_restricted_bootstrap_rademacher_9999") in have
+        assert ("twfe", "randomization_999") in have
+        assert g.loc[g["term"] == "pretrend_wald", "p_value"].between(0, 1).all()
+        assert (g["model"] == "segmented").any() and (g["term"] == "overall").any()
+        assert (g["model"] == "twfe_individual").any()
+    assert est["inference"].str.endswith("+holm").any() and est["inference"].str.endswith("+bh").any()
 
 
 def test_a_figure_for_every_treated_wijk_and_a_map_per_city(demo_run):

@@ -38,7 +38,8 @@ def city_map(geo: gpd.GeoDataFrame, cells: pd.DataFrame, city: str, outcomes: li
     colours = plt.get_cmap("PuOr_r")(np.linspace(0.05, 0.95, len(bounds) - 1))
     cmap, norm = ListedColormap(colours), BoundaryNorm(bounds, len(bounds) - 1)
     with style():
-        fig, axes = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 72 * MM), squeeze=False)
+        fig, axes = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 76 * MM), squeeze=False)
+        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.25, top=0.84, wspace=0.04)
         for ax, outcome in zip(axes[0], outcomes):
             ch = g.merge(wijk_change(cells, city, outcome, min_cell_n), on="wijk_code", how="left")
             ok = ch["change"].notna()
@@ -52,12 +53,13 @@ def city_map(geo: gpd.GeoDataFrame, cells: pd.DataFrame, city: str, outcomes: li
             ax.set_axis_off()
             ax.set_aspect("equal")
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-        cbar = fig.colorbar(sm, ax=axes[0].tolist(), orientation="horizontal", fraction=0.05, pad=0.02,
-                            ticks=breaks, aspect=50)
+        cax = fig.add_axes((0.2, 0.16, 0.6, 0.035))
+        cbar = fig.colorbar(sm, cax=cax, orientation="horizontal", ticks=breaks)
         cbar.ax.set_xticklabels([f"{100 * b:+g}" for b in breaks])
         cbar.set_label(label("change", language), fontsize=6.5)
         handles = [Patch(facecolor="white", edgecolor="black", linewidth=0.9, label=label("treated_outline", language)),
                    Patch(facecolor="0.9", edgecolor="0.5", hatch="////", label=label("suppressed", language, n=min_cell_n))]
-        fig.legend(handles=handles, loc="upper right", ncol=2, fontsize=6)
-        fig.suptitle(title, x=0.01, ha="left", fontsize=8)
+        fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.99, 0.995), ncol=2, fontsize=6,
+                   borderaxespad=0)
+        fig.suptitle(title, x=0.01, y=0.985, ha="left", va="top", fontsize=8)
         return save_figure(fig, stem)

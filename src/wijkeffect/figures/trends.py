@@ -66,8 +66,8 @@ def wijk_trend(cells: pd.DataFrame, wijk: str, outcomes: list[str], min_cell_n: 
                stem: str | Path, language: str = "en") -> list[Path]:
     """Draw and save one wijk's trends, a panel per outcome; small cells are suppressed and marked."""
     with style():
-        fig, axes = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 64 * MM), squeeze=False,
-                                 layout="constrained")
+        fig, axes = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 66 * MM), squeeze=False)
+        fig.subplots_adjust(left=0.085, right=0.99, bottom=0.16, top=0.80, wspace=0.25)
         for ax, outcome in zip(axes[0], outcomes):
             _panel(ax, cells, wijk, outcome, min_cell_n, language)
         axes[0][0].set_ylabel(f"{label('prevalence', language)}\n(n = respondents per wave)")
@@ -75,6 +75,7 @@ def wijk_trend(cells: pd.DataFrame, wijk: str, outcomes: list[str], min_cell_n: 
         for ax in axes[0]:
             for h, lab in zip(*ax.get_legend_handles_labels()):
                 handles.setdefault(lab, h)
-        fig.legend(list(handles.values()), list(handles.keys()), loc="outside upper right", ncol=3)
-        fig.suptitle(title, x=0.01, ha="left", fontsize=8)
+        fig.legend(list(handles.values()), list(handles.keys()), loc="upper right", bbox_to_anchor=(0.99, 0.995),
+                   ncol=3, borderaxespad=0)
+        fig.suptitle(title, x=0.01, y=0.985, ha="left", va="top", fontsize=8)
         return save_figure(fig, stem)
