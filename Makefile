@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CORES  ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: demo test env bench clean demo-data
+.PHONY: demo test env bench clean demo-data review report
 
 env: $(STAMP)
 
@@ -19,6 +19,16 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores 1 --configfile config/config.yaml --report results/demo/report.html $(SNAKEMAKE_ARGS)
+
+report: $(STAMP)
+	$(BIN)/snakemake --cores 1 --configfile config/config.yaml --report results/demo/report.html
+
+# Re-execute every executed notebook of the demo and check it with nbval (after `make demo`).
+# Cells marked NBVAL_CHECK_OUTPUT (the estimates tables) must reproduce; the sanitize file masks times.
+review: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg \
+		-p no:cacheprovider results/demo/notebooks
 
 # pytest exits 5 when it collects no test; that is reported, not treated as a failure of the set-up.
 test: $(STAMP)

@@ -91,7 +91,9 @@ def test_a_figure_for_every_treated_wijk_and_a_map_per_city(demo_run):
 
 def test_executed_notebooks_have_no_errors(demo_run):
     nbs = sorted((demo_run / "results/demo/notebooks").rglob("*.ipynb"))
-    assert len(nbs) == 6 + 1 + 12 + 3 + 1
+    assert len(nbs) == 6 + 1 + 12 + 1 + 3 + 4  # clean, panel, estimate, summary, figures, effects
+    for nb in nbs:
+        assert nb.with_suffix(".html").exists() and nb.with_suffix(".noinput.html").exists()
     for nb in nbs:
         assert error_cells(nb) == [], nb
 
@@ -101,6 +103,16 @@ def test_results_hold_no_respondent_rows(demo_run):
         assert f.suffix != ".parquet", f
         if f.suffix == ".csv":
             assert "respondent_id" not in f.read_text().splitlines()[0], f
+
+
+def test_audit_report_and_html_copies(demo_run):
+    assert (demo_run / "results/demo/audit.txt").read_text().startswith("audit passed")
+    assert (demo_run / "results/demo/notebooks/index.html").exists()
+    res = snakemake(demo_run, "--report", "results/demo/report.html")
+    assert res.returncode == 0, res.stderr[-2000:]
+    text = (demo_run / "results/demo/report.html").read_text()
+    for city in ("GM9901", "GM9902", "GM9903", "ALL"):
+        assert city in text
 
 
 def test_rerun_with_nothing_changed_does_nothing(demo_run):
@@ -139,3 +151,25 @@ def test_bad_config_fails_with_the_key(root, tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert "key cities" in out and "GM0000" in out and "config/studies/demo.yaml" in out
+
+
+def _digests(root: Path) -> dict[str, str]:
+    import hashlib
+
+    keep = {".pdf", ".svg", ".png", ".csv", ".md", ".tex"}
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((root / "results").rglob("*")) if p.suffix in keep}
+
+
+def test_a_rerun_from_scratch_reproduces_every_figure_and_table(demo_run):
+    """Issue 5: figures (PDF, SVG, PNG) and tables are byte-identical when everything is rebuilt."""
+    before = _digests(demo_run)
+    assert sum(k.endswith(".pdf") for k in before) > 30
+    shutil.rmtree(demo_run / "results")
+    shutil.rmtree(demo_run / "data/processed")
+    res = snakemake(demo_run)
+    assert res.returncode == 0, res.stderr[-3000:]
+    after = _digests(demo_run)
+    assert after.keys() == before.keys()
+    changed = [k for k in before if before[k] != after[k]]
+    assert changed == []

@@ -17,12 +17,32 @@ from pathlib import Path
 from wijkeffect.paths import ROOT
 
 
-def execute(template: Path, output: Path, parameters: dict, kernel: str = "python3") -> None:
-    """Run template with parameters; writes the executed notebook even when a cell fails."""
+def html_copies(notebook: Path) -> list[Path]:
+    """NAME.html (everything) and NAME.noinput.html (outputs only) beside an executed notebook."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(notebook, as_version=4)
+    paths = [notebook.with_suffix(".html"), notebook.with_suffix(".noinput.html")]
+    for path, exporter in zip(paths, (HTMLExporter(), HTMLExporter(exclude_input=True))):
+        path.write_text(exporter.from_notebook_node(nb)[0], encoding="utf-8")
+    return paths
+
+
+def execute(template: Path, output: Path, parameters: dict, kernel: str = "python3", html: bool = False) -> None:
+    """Run template with parameters; writes the executed notebook (and HTML copies) even when a cell fails."""
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     import papermill as pm
 
     output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _run(pm, template, output, parameters, kernel)
+    finally:
+        if html and output.exists():
+            html_copies(output)
+
+
+def _run(pm, template: Path, output: Path, parameters: dict, kernel: str) -> None:
     # shutdown_kernel="immediate": every output is collected by then; a graceful stop only adds 0.3 s
     pm.execute_notebook(str(template), str(output), parameters=parameters, kernel_name=kernel, cwd=str(ROOT),
                         progress_bar=False, log_output=False, request_save_on_cell_execute=False,
@@ -35,9 +55,49 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("output", type=Path)
     ap.add_argument("-p", "--parameters", default="{}", help="JSON object of parameters")
     ap.add_argument("-k", "--kernel", default="python3")
+    ap.add_argument("--html", action="store_true", help="also write the HTML copies")
     args = ap.parse_args(argv)
-    execute(args.template, args.output, json.loads(args.parameters), args.kernel)
+    execute(args.template, args.output, json.loads(args.parameters), args.kernel, args.html)
+
+
+def html_index(notebooks: list[Path], out: Path) -> Path:
+    """HTML copies of every executed notebook and an index page linking them (one process: cheap)."""
+    rows = []
+    for nb in sorted(notebooks):
+        full, bare = html_copies(nb)
+        rows.append(f'<tr><td>{nb.relative_to(out.parent)}</td><td><a href="{full.relative_to(out.parent)}">'
+                    f'with code</a></td><td><a href="{bare.relative_to(out.parent)}">outputs only</a></td></tr>')
+    out.write_text("<!doctype html><meta charset='utf-8'><title>Executed notebooks</title>"
+                   "<h1>Executed notebooks</h1><p>Re-execute and check them with <code>make review</code>.</p>"
+                   "<table>" + "".join(rows) + "</table>\n", encoding="utf-8")
+    return out
+
+
+def index_main(argv: list[str] | None = None) -> None:
+    """`python -m wijkeffect.notebook index OUT STAGE_INDEX...`: one page linking the stage pages."""
+    ap = argparse.ArgumentParser(prog="python -m wijkeffect.notebook index")
+    ap.add_argument("index", type=Path)
+    ap.add_argument("stages", type=Path, nargs="+")
+    args = ap.parse_args(argv)
+    links = "".join(f'<li><a href="{p.relative_to(args.index.parent)}">{p.parent.name}</a></li>' for p in args.stages)
+    args.index.write_text("<!doctype html><meta charset='utf-8'><title>Executed notebooks</title>"
+                          "<h1>Executed notebooks by stage</h1><p>Re-execute and check them with "
+                          "<code>make review</code>.</p><ul>" + links + "</ul>\n", encoding="utf-8")
+
+
+def html_main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m wijkeffect.notebook html")
+    ap.add_argument("index", type=Path)
+    ap.add_argument("notebooks", type=Path, nargs="+")
+    args = ap.parse_args(argv)
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    html_index(args.notebooks, args.index)
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "html":
+        html_main(sys.argv[2:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "index":
+        index_main(sys.argv[2:])
+    else:
+        main()

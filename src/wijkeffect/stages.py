@@ -114,9 +114,21 @@ def _resampling_rows(cells: pd.DataFrame, ctx: Any, twfe_row: dict, inference: d
     return rows
 
 
+def _city_names(study) -> dict[str, str]:
+    """gemeente code -> name from the study's geometry (codes themselves when there is none)."""
+    import geopandas as gpd
+
+    if "geometry" not in study.spec:
+        return {c: c for c in study.cities}
+    geo = gpd.read_file(study.path_of("geometry"), layer=study.spec.get("geometry_layer"), ignore_geometry=True)
+    if "gemeente_name" not in geo:
+        return {c: c for c in study.cities}
+    return dict(zip(geo["gemeente_code"], geo["gemeente_name"]))
+
+
 def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], min_cell_n: int,
             breaks: list[float], language: str, out_dir: str, out_index: str) -> pd.DataFrame:
-    """Per treated wijk x outcome trend figures and the city map; returns the index of files written."""
+    """Per treated wijk a trend figure and per city the change map; returns the index of files written."""
     import geopandas as gpd
 
     from wijkeffect.figures.maps import city_map
@@ -128,22 +140,42 @@ def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], mi
     out_dir = resolve(out_dir)
     geo = gpd.read_file(study.path_of("geometry"), layer=study.spec.get("geometry_layer"))
     names = geo.set_index("wijk_code")
-    city_name = names.loc[names["gemeente_code"] == city, "gemeente_name"].iloc[0] \
-        if "gemeente_name" in names else city
+    city_name = _city_names(study).get(city, city)
     rows = []
     treated = sorted(cells.loc[cells["role"] == "treated", "wijk_code"].unique())
     for wijk in treated:
         wname = names.loc[wijk, "wijk_name"] if wijk in names.index and "wijk_name" in names else wijk
-        stem = Path(out_dir) / wijk / "trends"
+        stem = out_dir / wijk / "trends"
         for p in wijk_trend(cells, wijk, outcomes, min_cell_n, f"{wname} ({wijk}), {city_name}", stem, language):
             rows.append(("wijk_trend", wijk, ",".join(outcomes), str(p)))
     for p in city_map(geo, cells, city, outcomes, breaks, min_cell_n, f"{city_name} ({city})",
-                      Path(out_dir) / f"map_{city}", language):
+                      out_dir / f"map_{city}", language):
         rows.append(("city_map", "", ",".join(outcomes), str(p)))
+    return _index(rows, out_index)
+
+
+def _index(rows: list[tuple[str, str, str, str]], out_index: str) -> pd.DataFrame:
     index = pd.DataFrame(rows, columns=["kind", "wijk_code", "outcome", "file"])
     index["file"] = [relative(f) for f in index["file"]]
     index.to_csv(_out(out_index), index=False, lineterminator="\n")
     return index
+
+
+def effects(study_file: str, city: str, estimates_file: str, outcomes: list[str], language: str, out_dir: str,
+            out_index: str) -> pd.DataFrame:
+    """Per outcome the event-study and forest plots of one city (or ALL), from the tidy estimates."""
+    from wijkeffect.figures.effects import event_plot, forest_plot
+    from wijkeffect.labels import label
+    from wijkeffect.study import load_study
+
+    est = pd.read_csv(resolve(estimates_file))
+    name = label("all_cities", language) if city == "ALL" else _city_names(load_study(study_file)).get(city, city)
+    rows = []
+    for outcome in outcomes:
+        for kind, fn, stem in (("event_study", event_plot, "event"), ("forest", forest_plot, "forest")):
+            for p in fn(est, city, outcome, name, resolve(out_dir) / f"{stem}_{outcome}", language):
+                rows.append((kind, "", outcome, str(p)))
+    return _index(rows, out_index)
 
 
 def adjust_across_outcomes(est: pd.DataFrame) -> pd.DataFrame:
@@ -168,10 +200,13 @@ def adjust_across_outcomes(est: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: str = "en",
-            truth_file: str = "") -> pd.DataFrame:
-    """Collect every model's rows into estimates.csv and write the tables; compare to truth if given."""
+            truth_file: str = "", cells_file: str = "", study_file: str = "", min_cell_n: int = 10,
+            figures_dir: str = "") -> pd.DataFrame:
+    """Collect every model's rows into estimates.csv; write the tables (estimates, and prevalence per wijk
+    and wave with small cells suppressed); draw the overview across cities; compare with the truth when
+    given (synthetic data)."""
     from wijkeffect.models.tidy import RESULT_COLUMNS
-    from wijkeffect.tables import write_tables
+    from wijkeffect.tables import write_prevalence, write_tables
 
     est = pd.concat([pd.read_csv(resolve(f), dtype={"covariates": str}, keep_default_na=False, na_values=[""])
                      for f in inputs], ignore_index=True)[RESULT_COLUMNS]
@@ -179,6 +214,10 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
     est = est.sort_values(["city", "outcome", "model", "term", "inference"], kind="stable").reset_index(drop=True)
     est.to_csv(_out(out_estimates), index=False, lineterminator="\n", float_format="%.10g")
     write_tables(est, resolve(tables_dir), language)
+    if cells_file:
+        write_prevalence(pd.read_parquet(resolve(cells_file)), resolve(tables_dir), min_cell_n, language)
+    if figures_dir and study_file:
+        _summary_figures(est, study_file, resolve(figures_dir), language)
     if truth_file and resolve(truth_file).exists():
         truth = yaml.safe_load(resolve(truth_file).read_text())
         est = est.copy()
@@ -186,3 +225,14 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
                         for c, o in zip(est["city"], est["outcome"])]
         est["ci_covers_truth"] = (est["ci_low"] <= est["truth"]) & (est["truth"] <= est["ci_high"])
     return est
+
+
+def _summary_figures(est: pd.DataFrame, study_file: str, out_dir: Path, language: str) -> None:
+    """The overview across cities (twfe per city and pooled, a panel per outcome)."""
+    from wijkeffect.figures.effects import overview
+    from wijkeffect.study import load_study
+
+    study = load_study(study_file)
+    cities = [c for c in study.cities if c in set(est["city"])]
+    outcomes = [o for o in study.outcomes if o in set(est["outcome"])]
+    overview(est, cities, _city_names(study), outcomes, out_dir / "overview", language)

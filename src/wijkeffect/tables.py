@@ -46,6 +46,35 @@ def _latex(t: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def prevalence_table(cells: pd.DataFrame, min_cell_n: int) -> pd.DataFrame:
+    """Weighted prevalence (%) with 95% CI per wijk, wave and outcome; cells under min_cell_n suppressed."""
+    from wijkeffect.disclosure import suppress
+
+    t = suppress(cells, min_cell_n)
+    out = pd.DataFrame({
+        "outcome": t["outcome"], "gemeente_code": t["gemeente_code"], "wijk_code": t["wijk_code"],
+        "wave": t["wave"], "role": t["role"], "n": t["n"].astype(int),
+        "prevalence_pct": (100 * t["mean"]).round(1),
+        "ci_low_pct": (100 * (t["mean"] - 1.96 * t["se"]).clip(lower=0)).round(1),
+        "ci_high_pct": (100 * (t["mean"] + 1.96 * t["se"]).clip(upper=1)).round(1),
+        "suppressed": t["suppressed"],
+    })
+    return out.sort_values(["outcome", "wijk_code", "wave"]).reset_index(drop=True)
+
+
+def write_prevalence(cells: pd.DataFrame, out_dir: Path, min_cell_n: int, language: str = "en") -> list[Path]:
+    """prevalence.csv (machine-readable, suppressed cells blank and flagged) and prevalence.md."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t = prevalence_table(cells, min_cell_n)
+    paths = [out_dir / "prevalence.csv", out_dir / "prevalence.md"]
+    t.to_csv(paths[0], index=False, lineterminator="\n")
+    shown = t.assign(outcome=[label(o, language) for o in t["outcome"]],
+                     prevalence_pct=[f"< {min_cell_n} (suppressed)" if s else f"{v:.1f}"
+                                     for s, v in zip(t["suppressed"], t["prevalence_pct"])])
+    paths[1].write_text(_markdown(shown.drop(columns=["suppressed", "ci_low_pct", "ci_high_pct"])))
+    return paths
+
+
 def write_tables(est: pd.DataFrame, out_dir: Path, language: str = "en") -> list[Path]:
     """Write estimates.{csv,md,tex} under out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,8 @@ from wijkeffect.study import load_study
 STUDY = load_study(config["study"])
 RES = f"results/{STUDY.name}"
 PROC = f"data/processed/{STUDY.name}"
-NOTEBOOK = f"{sys.executable} -m wijkeffect.notebook"
+PYTHON = sys.executable
+NOTEBOOK = f"{PYTHON} -m wijkeffect.notebook"
 
 
 def _subset(key, allowed):
@@ -66,8 +67,34 @@ def estimate_outputs():
     return [f"{RES}/estimates/{c}/{o}.csv" for c in CITY_IDS for o in OUTCOMES]
 
 
+STAGE_NOTEBOOKS = {
+    "clean": [f"{RES}/notebooks/clean/{k}.ipynb" for k in WAVES],
+    "panel": [f"{RES}/notebooks/panel/panel.ipynb"],
+    "estimate": [f"{RES}/notebooks/estimate/{c}_{o}.ipynb" for c in CITY_IDS for o in OUTCOMES],
+    "summary": [f"{RES}/notebooks/summary/summary.ipynb"],
+    "figures": [f"{RES}/notebooks/figures/{c}.ipynb" for c in CITIES],
+    "effects": [f"{RES}/notebooks/effects/{c}.ipynb" for c in CITY_IDS],
+}
+STAGES = list(STAGE_NOTEBOOKS)
+
+
+wildcard_constraints:
+    stage="|".join(STAGES),
+
+
+def stage_notebooks(wildcards):
+    return STAGE_NOTEBOOKS[wildcards.stage]
+
+
+def all_results():
+    """Everything the workflow publishes under results/<study> (the audit's input)."""
+    return [f"{RES}/estimates.csv", f"{RES}/figures/overview.png", f"{RES}/notebooks/index.html",
+            *[f"{RES}/figures/{c}/index.csv" for c in CITIES],
+            *[f"{RES}/figures/{c}/effects_index.csv" for c in CITY_IDS]]
+
+
 def all_outputs():
-    return [f"{RES}/estimates.csv", *[f"{RES}/figures/{c}/index.csv" for c in CITIES]]
+    return [*all_results(), f"{RES}/audit.txt"]
 
 
 def panel_params(wildcards, input, output):
@@ -88,7 +115,15 @@ def figures_params(wildcards, input, output):
                        out_dir=f"{RES}/figures/{wildcards.city}", out_index=output.index)
 
 
+def effects_params(wildcards, input, output):
+    return params_json(study_file=config["study"], city=wildcards.city, estimates_file=input.estimates,
+                       outcomes=OUTCOMES, language=config["language"], out_dir=f"{RES}/figures/{wildcards.city}",
+                       out_index=output.index)
+
+
 def summary_params(wildcards, input, output):
     truth = config.get("truth", "")
     return params_json(inputs=list(input.estimates), out_estimates=output.estimates, tables_dir=f"{RES}/tables",
-                       language=config["language"], truth_file=truth)
+                       language=config["language"], truth_file=truth, cells_file=input.cells,
+                       study_file=config["study"], min_cell_n=config["min_cell_n"],
+                       figures_dir=f"{RES}/figures")

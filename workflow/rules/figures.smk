@@ -1,11 +1,13 @@
 rule figures:
-    """Trend figure per intervention wijk and outcome, and the city's change map."""
+    """Per city: a trend figure per intervention wijk, and the change map."""
     input:
         nb="notebooks/figures.ipynb",
         cells=f"{PROC}/wijk_period.parquet",
         geometry=STUDY.spec.get("geometry", []),
     output:
         index=f"{RES}/figures/{{city}}/index.csv",
+        map=report(f"{RES}/figures/{{city}}/map_{{city}}.png", caption="../report/map.rst",
+                   category="{city}", subcategory="Map", labels={"city": "{city}", "figure": "change map"}),
         nb=f"{RES}/notebooks/figures/{{city}}.ipynb",
     params:
         p=figures_params,
@@ -13,3 +15,45 @@ rule figures:
         f"logs/{STUDY.name}/figures/{{city}}.log",
     shell:
         "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
+
+
+rule effects:
+    """Per city (or ALL cities pooled) and outcome: event-study and forest plots from the estimates."""
+    input:
+        nb="notebooks/effects.ipynb",
+        estimates=f"{RES}/estimates.csv",
+    output:
+        index=f"{RES}/figures/{{city}}/effects_index.csv",
+        event=report(expand(f"{RES}/figures/{{{{city}}}}/event_{{outcome}}.png", outcome=OUTCOMES),
+                     caption="../report/event.rst", category="{city}", subcategory="Event study"),
+        forest=report(expand(f"{RES}/figures/{{{{city}}}}/forest_{{outcome}}.png", outcome=OUTCOMES),
+                      caption="../report/forest.rst", category="{city}", subcategory="Estimators"),
+        nb=f"{RES}/notebooks/effects/{{city}}.ipynb",
+    params:
+        p=effects_params,
+    log:
+        f"logs/{STUDY.name}/effects/{{city}}.log",
+    shell:
+        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
+
+
+rule notebooks_html:
+    """HTML copies (with and without code) of one stage's executed notebooks, as soon as they exist."""
+    input:
+        stage_notebooks,
+    output:
+        f"{RES}/notebooks/{{stage}}/index.html",
+    log:
+        f"logs/{STUDY.name}/notebooks_html_{{stage}}.log",
+    shell:
+        "{PYTHON} -m wijkeffect.notebook html {output} {input} > {log} 2>&1"
+
+
+rule notebooks_index:
+    """One page linking every stage's notebooks, for reviewers."""
+    input:
+        [f"{RES}/notebooks/{s}/index.html" for s in STAGES],
+    output:
+        f"{RES}/notebooks/index.html",
+    shell:
+        "{PYTHON} -m wijkeffect.notebook index {output} {input}"

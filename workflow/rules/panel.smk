@@ -9,7 +9,7 @@ rule panel:
         cells=f"{PROC}/wijk_period.parquet",
         accounting=f"{RES}/panel_accounting.csv",
         balance=f"{RES}/balance.csv",
-        nb=f"{RES}/notebooks/panel.ipynb",
+        nb=f"{RES}/notebooks/panel/panel.ipynb",
     params:
         p=panel_params,
     log:

@@ -1,15 +1,33 @@
 rule summary:
-    """Collect all tidy rows into estimates.csv and write CSV, LaTeX and Markdown tables."""
+    """Collect all tidy rows into estimates.csv; tables; pooled effect figures and the overview."""
     input:
         nb="notebooks/summary.ipynb",
         estimates=estimate_outputs(),
+        cells=f"{PROC}/wijk_period.parquet",
     output:
-        estimates=f"{RES}/estimates.csv",
+        estimates=report(f"{RES}/estimates.csv", caption="../report/tables.rst", category="Tables"),
         tables=multiext(f"{RES}/tables/estimates", ".csv", ".md", ".tex"),
-        nb=f"{RES}/notebooks/summary.ipynb",
+        prevalence=report(f"{RES}/tables/prevalence.csv", caption="../report/tables.rst", category="Tables"),
+        overview=report(f"{RES}/figures/overview.png", caption="../report/overview.rst",
+                        category="ALL", subcategory="Overview"),
+        nb=f"{RES}/notebooks/summary/summary.ipynb",
     params:
         p=summary_params,
     log:
         f"logs/{STUDY.name}/summary.log",
     shell:
         "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
+
+
+rule audit:
+    """Disclosure audit of everything under results/<study>: the last rule of the workflow."""
+    input:
+        all_results(),
+    output:
+        f"{RES}/audit.txt",
+    params:
+        min_cell_n=config["min_cell_n"],
+    log:
+        f"logs/{STUDY.name}/audit.log",
+    shell:
+        "{PYTHON} -m wijkeffect.audit {RES} --min-cell-n {params.min_cell_n} --out {output} > {log} 2>&1"
