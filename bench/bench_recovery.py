@@ -40,8 +40,10 @@ def main() -> None:
             "twfe_individual (CR1, covariates)": get_model("twfe_individual")(
                 r, ctx, covariates=["age", "sex", "education", "migration_background"])[0],
             "event_study k=0 (CR1)": next(x for x in get_model("event_study")(c, ctx) if x["term"] == "k=0"),
+            "staggered overall (wijk jackknife)": next(
+                x for x in get_model("staggered")(c, ctx) if x["term"] == "overall"),
             "staggered overall (wijk bootstrap)": next(
-                x for x in get_model("staggered")(c, ctx, reps=199) if x["term"] == "overall"),
+                x for x in get_model("staggered")(c, ctx, se="bootstrap", reps=199) if x["term"] == "overall"),
         }
         d = c[c["role"].isin(["treated", "control"])].reset_index(drop=True)
         p = partial_out(d["mean"].to_numpy(float), d["D"].to_numpy(float), d["n"].to_numpy(float),

@@ -42,7 +42,7 @@ def test_event_study_with_one_pooled_post_period_equals_twfe(sim):
 def test_staggered_with_a_single_start_equals_the_2x2_did(sim):
     _, c = sim
     one = c[c["wave"].isin([2007, 2009]) & ((c["role"] == "control") | (c["group"] == "krachtwijk"))]
-    rows = {r["term"]: r for r in get_model("staggered")(one, CTX, reps=0)}
+    rows = {r["term"]: r for r in get_model("staggered")(one, CTX)}
 
     def mean(role, wave):
         s = one[(one["outcome"] == "smoker") & (one["role"] == role) & (one["wave"] == wave)]
@@ -208,7 +208,7 @@ def test_recovery_small():
         ctx = Context("t", "ALL", "smoker", seed=seed)
         res = {"twfe": get_model("twfe")(c, ctx)[0], "twfe_individual": get_model("twfe_individual")(r, ctx)[0],
                "event_k0": next(x for x in get_model("event_study")(c, ctx) if x["term"] == "k=0"),
-               "staggered": next(x for x in get_model("staggered")(c, ctx, reps=99) if x["term"] == "overall")}
+               "staggered": next(x for x in get_model("staggered")(c, ctx) if x["term"] == "overall")}
         for m, row in res.items():
             est[m].append(row["estimate"])
             cover[m] += row["ci_low"] <= truth <= row["ci_high"]

@@ -61,7 +61,7 @@ def _forest_rows(est: pd.DataFrame, city: str, outcome: str, language: str) -> p
     rows = []
     pick = [("f_twfe", "twfe", "D", CR1), ("f_twfe_wcr", "twfe", "D", "wild_cluster_restricted_bootstrap"),
             ("f_twfe_individual", "twfe_individual", "D", CR1),
-            ("f_staggered", "staggered", "overall", "wijk_weighted_bootstrap"), ("f_naive", "naive", "treated", CR1)]
+            ("f_staggered", "staggered", "overall", "wijk_"), ("f_naive", "naive", "treated", CR1)]
     for key, model, term, inf in pick:
         r = e[(e["model"] == model) & (e["term"] == term) & e["inference"].str.startswith(inf)
               & ~e["inference"].str.contains(r"\+")]

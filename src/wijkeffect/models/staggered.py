@@ -9,8 +9,8 @@ the controls' change is predicted at the cohort's own covariates.
 
 Aggregations: `overall` (post-start ATT(g,t) weighted by cohort size), `event` (by waves since
 the start, e = 0 first post wave), `group` (per cohort, then across cohorts by size).
-Inference: weighted bootstrap over wijken (Exp(1) weights on every wijk's respondents, seeded),
-the same draws for every ATT(g,t) and aggregate; SE = sd of the draws; CI and p from t(G-1).
+Inference: leave-one-wijk-out cluster jackknife (default) or a weighted bootstrap over wijken (Exp(1)
+weights, seeded); the same draws for every ATT(g,t) and aggregate; CI and p from t(G-1).
 """
 
 from __future__ import annotations
@@ -56,8 +56,14 @@ def _or_att(resp: pd.DataFrame, outcome: str, covariates: list[str], treated: np
 
 
 def staggered(cells: pd.DataFrame, ctx: Context, resp: pd.DataFrame | None = None, control_group: str = "never",
-              covariates: list[str] | None = None, reps: int = 999, cluster: str = "wijk") -> list[dict]:
-    """ATT(g,t) and its overall, event-time and group aggregations, with wijk-bootstrap SEs."""
+              covariates: list[str] | None = None, reps: int = 999, cluster: str = "wijk",
+              se: str = "jackknife") -> list[dict]:
+    """ATT(g,t) and its overall, event-time and group aggregations.
+
+    se="jackknife" (default): leave-one-wijk-out cluster jackknife; se="bootstrap": `reps` weighted-bootstrap
+    draws (Exp(1) weights per wijk). In 300-600 simulated demo-like replications the jackknife CI covered
+    the truth in 94% of them, the bootstrap CI in 90% (few treated wijken per cohort; bench/bench_recovery.py).
+    """
     covariates = list(covariates or [])
     if control_group not in ("never", "not_yet"):
         raise WijkeffectError(f"staggered: control_group {control_group!r}; expected 'never' or 'not_yet'")
@@ -72,8 +78,13 @@ def staggered(cells: pd.DataFrame, ctx: Context, resp: pd.DataFrame | None = Non
     never = np.isin(wijken, d.loc[d["role"] == "control", "wijk_code"].unique())
     cohort = pd.to_numeric(pd.Series(wijken.map(g_of)), errors="coerce").to_numpy(float)  # NaN: never treated
     swy, sw = _cell_sums(d, wijken, waves)
-    rng = np.random.default_rng(ctx.seed)
-    xi = np.vstack([np.ones(len(wijken)), rng.exponential(1.0, size=(reps, len(wijken)))])  # row 0: the estimate
+    if se == "jackknife":  # row 0: the estimate; then each wijk left out once
+        xi = np.vstack([np.ones(len(wijken)), 1.0 - np.eye(len(wijken))])
+    elif se == "bootstrap":
+        rng = np.random.default_rng(ctx.seed)
+        xi = np.vstack([np.ones(len(wijken)), rng.exponential(1.0, size=(reps, len(wijken)))])
+    else:
+        raise WijkeffectError(f"staggered: se {se!r}; expected 'jackknife' or 'bootstrap'")
 
     if covariates:
         if resp is None:
@@ -111,14 +122,21 @@ def staggered(cells: pd.DataFrame, ctx: Context, resp: pd.DataFrame | None = Non
     sizes_a = np.array(sizes)
     info = pd.DataFrame(gt, columns=["g", "t", "e"])
     n_cl = len(wijken)
-    common = dict(n_obs=int(d["n"].sum()), n_wijken=n_cl, n_clusters=n_cl,
-                  inference=f"wijk_weighted_bootstrap_{reps}", weights="survey (within-cell means)",
-                  covariates="+".join(covariates))
+    inference = "wijk_jackknife" if se == "jackknife" else f"wijk_weighted_bootstrap_{reps}"
+    common = dict(n_obs=int(d["n"].sum()), n_wijken=n_cl, n_clusters=n_cl, inference=inference,
+                  weights="survey (within-cell means)", covariates="+".join(covariates))
     rows = []
 
+    def spread(v: np.ndarray) -> float:
+        draws = v[1:]
+        if se == "jackknife":
+            ok = np.isfinite(draws)
+            g = int(ok.sum())
+            return float(np.sqrt((g - 1) / g * ((draws[ok] - draws[ok].mean()) ** 2).sum())) if g > 1 else np.nan
+        return float(np.std(draws, ddof=1)) if draws.size > 1 else np.nan
+
     def emit(term: str, v: np.ndarray) -> None:
-        se = float(np.std(v[1:], ddof=1)) if reps > 1 else np.nan
-        rows.append(t_row(ctx, "staggered", term, float(v[0]), se, n_cl - 1, **common))
+        rows.append(t_row(ctx, "staggered", term, float(v[0]), spread(v), n_cl - 1, **common))
 
     for (g, t, e), v in zip(gt, draws_m):
         emit(f"ATT(g={g},t={t})", v)
