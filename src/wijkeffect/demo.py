@@ -65,6 +65,7 @@ class DemoSpec:
     geometry: bool = True
     city_names: tuple[str, ...] = tuple(_CITY_NAMES)
     gm_base: int = 9901
+    pc4_per_wijk: bool = False  # national scale: one PC4 per wijk (there are not enough PC4 codes per buurt)
 
 
 DEMO = DemoSpec()
@@ -83,6 +84,7 @@ NATIONAL = DemoSpec(
     geometry=False,
     city_names=(),
     gm_base=9001,
+    pc4_per_wijk=True,
 )
 
 OUTCOMES = ("smoker", "psych_distress", "walking")
@@ -107,6 +109,8 @@ def _wijk_names(rng: np.random.Generator, n: int) -> list[str]:
 def _places(spec: DemoSpec, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Wijken (with deprivation, size, treatment) and the PC6 -> buurt lookup."""
     wijk_rows, lookup_rows = [], []
+    letters_all = np.array([a + b for a in "ABCDEFGHJKLMNPRSTVWXZ" for b in "ABCDEFGHJKLMNPRSTVWXZ"])
+    wijk_counter = 0
     for c in range(spec.n_cities):
         gm = spec.gm_base + c
         name = spec.city_names[c] if c < len(spec.city_names) else f"Stad {c + 1:03d}"
@@ -114,18 +118,32 @@ def _places(spec: DemoSpec, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.
         names = _wijk_names(rng, n_w)
         depr = np.sort(rng.normal(0.0, 1.0, n_w))[::-1]  # wijk 01 is the most deprived after shuffling below
         order = rng.permutation(n_w)
-        pc4_next = 1000 + 90 * c if spec.n_cities <= 90 else 1000 + (c * 89) % 8900
+        pc4_next = 1000 + 90 * c
         for k in range(n_w):
             wk = f"WK{gm:04d}{k + 1:02d}"
             size = float(np.clip(rng.lognormal(0.0, 0.45), 0.25, 2.5))
             wijk_rows.append(dict(gemeente_code=f"GM{gm:04d}", gemeente_name=name, wijk_code=wk,
                                   wijk_name=names[k], city_index=c, deprivation=depr[order[k]], size=size))
-            for b in range(int(rng.integers(2, 6))):
+            n_b = int(rng.integers(2, 6))
+            if spec.pc4_per_wijk:  # one PC4 per wijk, its PC6 letter pairs shared out over the buurten
+                pc4s = [1000 + wijk_counter] * n_b
+                sizes = rng.integers(3, 9, n_b)
+                pool = rng.choice(letters_all, size=int(sizes.sum()), replace=False)
+                pairs = np.split(pool, np.cumsum(sizes)[:-1])
+            else:
+                pc4s = [(pc4_next + b) % 10000 for b in range(n_b)]
+                pc4_next += n_b
+                pairs = [None] * n_b
+            wijk_counter += 1
+            for b in range(n_b):
                 bu = f"BU{gm:04d}{k + 1:02d}{b:02d}"
-                pc4 = pc4_next % 10000
-                pc4_next += 1
-                letters = rng.choice(list("ABCDEFGHJKLMNPRSTVWXZ"), size=(int(rng.integers(3, 9)), 2))
-                for pc6 in sorted({f"{pc4:04d}{a}{b2}" for a, b2 in letters}):
+                pc4 = pc4s[b]
+                if pairs[b] is None:
+                    letters = rng.choice(list("ABCDEFGHJKLMNPRSTVWXZ"), size=(int(rng.integers(3, 9)), 2))
+                    codes = {f"{pc4:04d}{a}{b2}" for a, b2 in letters}
+                else:
+                    codes = {f"{pc4:04d}{p}" for p in pairs[b]}
+                for pc6 in sorted(codes):
                     lookup_rows.append(dict(pc6=pc6, pc4=f"{pc4:04d}", buurt_code=bu, wijk_code=wk,
                                             gemeente_code=f"GM{gm:04d}"))
     wijken = pd.DataFrame(wijk_rows)

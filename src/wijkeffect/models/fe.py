@@ -16,8 +16,11 @@ import pandas as pd
 
 
 def codes(values: pd.Series | np.ndarray) -> np.ndarray:
-    """Dense integer codes 0..k-1 for any labels."""
-    return pd.factorize(np.asarray(values), sort=True)[0]
+    """Dense integer codes 0..k-1 for any labels (a Series is factorised in place: Arrow strings stay fast)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        uniq, inv = np.unique(values, return_inverse=True)
+        return inv.astype(np.int64)
+    return pd.factorize(values if isinstance(values, pd.Series) else np.asarray(values), sort=True)[0]
 
 
 def demean(m: np.ndarray, factors: list[np.ndarray], w: np.ndarray, tol: float = 1e-10,
@@ -65,17 +68,36 @@ def cluster_vcov(xw: np.ndarray, resid: np.ndarray, w: np.ndarray, clusters: np.
     return n_g / (n_g - 1) * bread @ meat @ bread, n_g
 
 
-def wls_absorb(y: np.ndarray, x: np.ndarray, w: np.ndarray, factors: list[np.ndarray],
-               clusters: np.ndarray) -> WLSFit:
-    """WLS of y on x with the factors absorbed; CR1 cluster-robust covariance."""
+def wls_absorb(y: np.ndarray, x: np.ndarray, w: np.ndarray, factors: list, clusters,
+               max_dummies: int = 200) -> WLSFit:
+    """WLS of y on x with the factors absorbed; CR1 cluster-robust covariance.
+
+    The factor with most levels is absorbed by exact one-pass demeaning; factors with few levels
+    (waves: at most max_dummies together) enter as dummy columns partialled out with it, which is
+    exact and needs no iteration; further large factors fall back to alternating projections.
+    Factors and clusters may be arrays or Series (integer codes are reused as they are).
+    """
+    fac = [codes(f) for f in factors]
+    cl = codes(clusters)
     ok = np.isfinite(y) & np.isfinite(x).all(axis=1) & np.isfinite(w) & (w > 0)
-    y, x, w, clusters = y[ok], x[ok], w[ok], codes(clusters[ok])
-    factors = [codes(f[ok]) for f in factors]
-    yx = demean(np.column_stack([y, x]), factors, w)
+    if not ok.all():
+        y, x, w, cl = y[ok], x[ok], w[ok], codes(cl[ok])
+        fac = [codes(f[ok]) for f in fac]
+    order = sorted(range(len(fac)), key=lambda i: -(int(fac[i].max()) + 1))
+    big, small = [fac[order[0]]], []
+    for i in order[1:]:
+        levels = int(fac[i].max()) + 1
+        if sum(int(f.max()) for f in small) + levels - 1 <= max_dummies:
+            small.append(fac[i])
+        else:
+            big.append(fac[i])
+    dummies = [(f == level).astype(float) for f in small for level in range(1, int(f.max()) + 1)]
+    k = x.shape[1]
+    yx = demean(np.column_stack([y, x, *dummies]) if dummies else np.column_stack([y, x]), big, w)
     yt, xt = yx[:, 0], yx[:, 1:]
     xtw = xt * w[:, None]
     bread = np.linalg.pinv(xtw.T @ xt)
     beta = bread @ (xtw.T @ yt)
     resid = yt - xt @ beta
-    vcov, g = cluster_vcov(xt, resid, w, clusters, bread)
-    return WLSFit(beta, vcov, int(ok.sum()), g, resid)
+    vcov, g = cluster_vcov(xt, resid, w, cl, bread)
+    return WLSFit(beta[:k], vcov[:k, :k], int(ok.sum()), g, resid)

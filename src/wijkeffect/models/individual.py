@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from wijkeffect.errors import WijkeffectError
-from wijkeffect.models.fe import wls_absorb
+from wijkeffect.models.fe import codes, wls_absorb
 from wijkeffect.models.tidy import Context, t_row
 from wijkeffect.panel import ROLES
 
@@ -41,15 +41,18 @@ def twfe_individual(resp: pd.DataFrame, ctx: Context, covariates: list[str] | No
                     cluster: str = "wijk") -> list[dict]:
     """LPM of the outcome on post x treated (D), wijk and wave absorbed, survey-weighted."""
     covariates = list(covariates or [])
-    d = resp[resp["role"].isin(ROLES) & resp[ctx.outcome].notna()]
+    keep = ["role", "post", "wijk_code", "gemeente_code", "wave", "weight", ctx.outcome, *covariates]
+    d = resp.loc[resp["role"].isin(ROLES).to_numpy() & resp[ctx.outcome].notna().to_numpy(), keep]
     if d.empty or d["post"].max() == 0:
         raise WijkeffectError(f"study {ctx.study}, city {ctx.city}, outcome {ctx.outcome}: no treated respondents "
                               "after the start; expected treated wijken observed after their start")
     x, names, ok = design(d, covariates)
-    d, x = d[ok], x[ok]
-    cl = d["wijk_code"] if cluster == "wijk" else d["gemeente_code"]
-    fit = wls_absorb(d[ctx.outcome].to_numpy(float), x, d["weight"].to_numpy(float),
-                     [d["wijk_code"].to_numpy(), d["wave"].to_numpy()], cl.to_numpy())
+    if not ok.all():
+        d, x = d[ok], x[ok]
+    wijk = codes(d["wijk_code"])
+    cl = wijk if cluster == "wijk" else codes(d["gemeente_code"])
+    fit = wls_absorb(d[ctx.outcome].to_numpy(float), x, d["weight"].to_numpy(float), [wijk, d["wave"].to_numpy()],
+                     cl)
     return [t_row(ctx, "twfe_individual", "D", fit.params[0], fit.se()[0], fit.n_clusters - 1, n_obs=fit.n_obs,
                   n_wijken=d["wijk_code"].nunique(), n_clusters=fit.n_clusters, inference=f"cluster_{cluster}_cr1",
                   weights="survey (sampling weights)", covariates="+".join(covariates))]
