@@ -12,7 +12,6 @@ treated-vs-control comparison is biased; the common trend biases a before/after 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -489,8 +488,15 @@ def generate(spec: DemoSpec = DEMO, out: Path = DEMO_RAW) -> dict[str, Path]:
         path = out / "wijken.gpkg"
         if path.exists():
             path.unlink()
+        previous = os.environ.get("OGR_CURRENT_DATE")
         os.environ["OGR_CURRENT_DATE"] = "2020-01-01T00:00:00Z"  # GeoPackage stamps the time otherwise
-        gdf.to_file(path, layer="wijken", driver="GPKG", engine="pyogrio")
+        try:
+            gdf.to_file(path, layer="wijken", driver="GPKG", engine="pyogrio")
+        finally:
+            if previous is None:
+                os.environ.pop("OGR_CURRENT_DATE", None)
+            else:
+                os.environ["OGR_CURRENT_DATE"] = previous
         written["geometry"] = path
 
     truth = _truth(spec, wijken, treat)
@@ -498,15 +504,6 @@ def generate(spec: DemoSpec = DEMO, out: Path = DEMO_RAW) -> dict[str, Path]:
     with open(written["truth"], "w") as fh:
         yaml.safe_dump(truth, fh, sort_keys=False, allow_unicode=True)
     return written
-
-
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def main(argv: list[str] | None = None) -> None:
