@@ -161,21 +161,40 @@ def _index(rows: list[tuple[str, str, str, str]], out_index: str) -> pd.DataFram
     return index
 
 
-def effects(study_file: str, city: str, estimates_file: str, outcomes: list[str], language: str, out_dir: str,
-            out_index: str) -> pd.DataFrame:
-    """Per outcome the event-study and forest plots of one city (or ALL), from the tidy estimates."""
+def _draw_effect(job: tuple) -> list[tuple[str, str, str, str]]:
+    """One event-study or forest figure (a picklable unit of work for the process pool)."""
     from wijkeffect.figures.effects import event_plot, forest_plot
-    from wijkeffect.labels import label
-    from wijkeffect.study import load_study
 
-    est = pd.read_csv(resolve(estimates_file))
-    name = label("all_cities", language) if city == "ALL" else _city_names(load_study(study_file)).get(city, city)
-    rows = []
-    for outcome in outcomes:
-        for kind, fn, stem in (("event_study", event_plot, "event"), ("forest", forest_plot, "forest")):
-            for p in fn(est, city, outcome, name, resolve(out_dir) / f"{stem}_{outcome}", language):
-                rows.append((kind, "", outcome, str(p)))
-    return _index(rows, out_index)
+    est, city, outcome, name, stem, kind, language = job
+    fn = event_plot if kind == "event_study" else forest_plot
+    return [(kind, city, outcome, relative(p)) for p in fn(est, city, outcome, name, stem, language)]
+
+
+def effect_figures(est: pd.DataFrame, names: dict[str, str], out_dir: Path, language: str,
+                   workers: int = 2) -> pd.DataFrame:
+    """Per city (and ALL) and outcome: the event-study and forest plots, from the tidy estimates only.
+
+    Figures are independent, so they are drawn by `workers` processes; bytes do not depend on which.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from wijkeffect.labels import label
+
+    jobs = []
+    for city in sorted(est["city"].unique(), key=lambda c: (c != "ALL", c)):
+        name = label("all_cities", language) if city == "ALL" else names.get(city, city)
+        sub = est[est["city"] == city]
+        for outcome in sorted(sub["outcome"].unique()):
+            for kind, stem in (("event_study", "event"), ("forest", "forest")):
+                jobs.append((sub[sub["outcome"] == outcome], city, outcome, name,
+                             out_dir / city / f"{stem}_{outcome}", kind, language))
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            results = list(pool.map(_draw_effect, jobs))
+    else:
+        results = [_draw_effect(j) for j in jobs]
+    return pd.DataFrame([r for rs in results for r in rs], columns=["kind", "city", "outcome", "file"])
 
 
 def adjust_across_outcomes(est: pd.DataFrame) -> pd.DataFrame:
@@ -201,10 +220,10 @@ def adjust_across_outcomes(est: pd.DataFrame) -> pd.DataFrame:
 
 def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: str = "en",
             truth_file: str = "", cells_file: str = "", study_file: str = "", min_cell_n: int = 10,
-            figures_dir: str = "") -> pd.DataFrame:
+            figures_dir: str = "", workers: int = 1) -> pd.DataFrame:
     """Collect every model's rows into estimates.csv; write the tables (estimates, and prevalence per wijk
-    and wave with small cells suppressed); draw the overview across cities; compare with the truth when
-    given (synthetic data)."""
+    and wave with small cells suppressed); draw the event-study and forest plots per city and outcome and
+    the overview across cities; compare with the truth when given (synthetic data)."""
     from wijkeffect.models.tidy import RESULT_COLUMNS
     from wijkeffect.tables import write_prevalence, write_tables
 
@@ -217,7 +236,7 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
     if cells_file:
         write_prevalence(pd.read_parquet(resolve(cells_file)), resolve(tables_dir), min_cell_n, language)
     if figures_dir and study_file:
-        _summary_figures(est, study_file, resolve(figures_dir), language)
+        _summary_figures(est, study_file, resolve(figures_dir), language, workers)
     if truth_file and resolve(truth_file).exists():
         truth = yaml.safe_load(resolve(truth_file).read_text())
         est = est.copy()
@@ -227,12 +246,15 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
     return est
 
 
-def _summary_figures(est: pd.DataFrame, study_file: str, out_dir: Path, language: str) -> None:
-    """The overview across cities (twfe per city and pooled, a panel per outcome)."""
+def _summary_figures(est: pd.DataFrame, study_file: str, out_dir: Path, language: str, workers: int) -> None:
+    """Event-study and forest plots per city and outcome, and the overview across cities."""
     from wijkeffect.figures.effects import overview
     from wijkeffect.study import load_study
 
     study = load_study(study_file)
+    names = _city_names(study)
     cities = [c for c in study.cities if c in set(est["city"])]
     outcomes = [o for o in study.outcomes if o in set(est["outcome"])]
-    overview(est, cities, _city_names(study), outcomes, out_dir / "overview", language)
+    index = effect_figures(est, names, out_dir, language, workers)
+    overview(est, cities, names, outcomes, out_dir / "overview", language)
+    index.to_csv(_out(out_dir / "effects_index.csv"), index=False, lineterminator="\n")

@@ -73,7 +73,6 @@ STAGE_NOTEBOOKS = {
     "estimate": [f"{RES}/notebooks/estimate/{c}_{o}.ipynb" for c in CITY_IDS for o in OUTCOMES],
     "summary": [f"{RES}/notebooks/summary/summary.ipynb"],
     "figures": [f"{RES}/notebooks/figures/{c}.ipynb" for c in CITIES],
-    "effects": [f"{RES}/notebooks/effects/{c}.ipynb" for c in CITY_IDS],
 }
 STAGES = list(STAGE_NOTEBOOKS)
 
@@ -89,8 +88,18 @@ def stage_notebooks(wildcards):
 def all_results():
     """Everything the workflow publishes under results/<study> (the audit's input)."""
     return [f"{RES}/estimates.csv", f"{RES}/figures/overview.png", f"{RES}/notebooks/index.html",
-            *[f"{RES}/figures/{c}/index.csv" for c in CITIES],
-            *[f"{RES}/figures/{c}/effects_index.csv" for c in CITY_IDS]]
+            *[f"{RES}/figures/{c}/index.csv" for c in CITIES]]
+
+
+def effect_report_outputs():
+    """The summary's event-study and forest PNGs, one report category per city (ALL first)."""
+    out = {}
+    for c in CITY_IDS:
+        out[f"event_{c}"] = report([f"{RES}/figures/{c}/event_{o}.png" for o in OUTCOMES],
+                                   caption="../report/event.rst", category=c, subcategory="Event study")
+        out[f"forest_{c}"] = report([f"{RES}/figures/{c}/forest_{o}.png" for o in OUTCOMES],
+                                    caption="../report/forest.rst", category=c, subcategory="Estimators")
+    return out
 
 
 def all_outputs():
@@ -115,15 +124,9 @@ def figures_params(wildcards, input, output):
                        out_dir=f"{RES}/figures/{wildcards.city}", out_index=output.index)
 
 
-def effects_params(wildcards, input, output):
-    return params_json(study_file=config["study"], city=wildcards.city, estimates_file=input.estimates,
-                       outcomes=OUTCOMES, language=config["language"], out_dir=f"{RES}/figures/{wildcards.city}",
-                       out_index=output.index)
-
-
-def summary_params(wildcards, input, output):
+def summary_params(wildcards, input, output, threads):
     truth = config.get("truth", "")
     return params_json(inputs=list(input.estimates), out_estimates=output.estimates, tables_dir=f"{RES}/tables",
                        language=config["language"], truth_file=truth, cells_file=input.cells,
                        study_file=config["study"], min_cell_n=config["min_cell_n"],
-                       figures_dir=f"{RES}/figures")
+                       figures_dir=f"{RES}/figures", workers=threads)

@@ -17,26 +17,6 @@ rule figures:
         "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
 
 
-rule effects:
-    """Per city (or ALL cities pooled) and outcome: event-study and forest plots from the estimates."""
-    input:
-        nb="notebooks/effects.ipynb",
-        estimates=f"{RES}/estimates.csv",
-    output:
-        index=f"{RES}/figures/{{city}}/effects_index.csv",
-        event=report(expand(f"{RES}/figures/{{{{city}}}}/event_{{outcome}}.png", outcome=OUTCOMES),
-                     caption="../report/event.rst", category="{city}", subcategory="Event study"),
-        forest=report(expand(f"{RES}/figures/{{{{city}}}}/forest_{{outcome}}.png", outcome=OUTCOMES),
-                      caption="../report/forest.rst", category="{city}", subcategory="Estimators"),
-        nb=f"{RES}/notebooks/effects/{{city}}.ipynb",
-    params:
-        p=effects_params,
-    log:
-        f"logs/{STUDY.name}/effects/{{city}}.log",
-    shell:
-        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
-
-
 rule notebooks_html:
     """HTML copies (with and without code) of one stage's executed notebooks, as soon as they exist."""
     input:

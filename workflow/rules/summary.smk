@@ -10,9 +10,12 @@ rule summary:
         prevalence=report(f"{RES}/tables/prevalence.csv", caption="../report/tables.rst", category="Tables"),
         overview=report(f"{RES}/figures/overview.png", caption="../report/overview.rst",
                         category="ALL", subcategory="Overview"),
+        effects_index=f"{RES}/figures/effects_index.csv",
         nb=f"{RES}/notebooks/summary/summary.ipynb",
+        **effect_report_outputs(),
     params:
         p=summary_params,
+    threads: 2
     log:
         f"logs/{STUDY.name}/summary.log",
     shell:
