@@ -48,3 +48,18 @@ def test_wijk_trend_and_city_map_on_the_demo(tmp_path, demo_panel, root):
     assert all(p.stat().st_size > 1000 for p in paths)
     ch = wijk_change(cells, "GM9901", "smoker", 10**6)
     assert ch["suppressed"].all() and ch["change"].isna().all()  # every wijk under an absurd threshold
+
+
+def test_single_column_layouts_are_89_mm_wide(tmp_path, demo_panel, root):
+    import geopandas as gpd
+    from PIL import Image
+
+    from wijkeffect.figures.maps import city_map
+    from wijkeffect.figures.trends import wijk_trend
+
+    _, _, cells = demo_panel
+    for paths in (wijk_trend(cells, "WK990106", ["smoker", "walking"], 10, "t", tmp_path / "t", width="single"),
+                  city_map(gpd.read_file(root / "data/raw/demo/wijken.gpkg"), cells, "GM9901", ["smoker"],
+                           [-0.05, 0, 0.05], 10, "t", tmp_path / "m", width="single")):
+        png = next(p for p in paths if p.suffix == ".png")
+        assert Image.open(png).size[0] == round(89 / 25.4 * 300)  # exactly one column at 300 dpi

@@ -127,7 +127,7 @@ def _city_names(study) -> dict[str, str]:
 
 
 def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], min_cell_n: int,
-            breaks: list[float], language: str, out_dir: str, out_index: str) -> pd.DataFrame:
+            breaks: list[float], language: str, out_dir: str, out_index: str, width: str = "double") -> pd.DataFrame:
     """Per treated wijk a trend figure and per city the change map; returns the index of files written."""
     import geopandas as gpd
 
@@ -146,10 +146,11 @@ def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], mi
     for wijk in treated:
         wname = names.loc[wijk, "wijk_name"] if wijk in names.index and "wijk_name" in names else wijk
         stem = out_dir / wijk / "trends"
-        for p in wijk_trend(cells, wijk, outcomes, min_cell_n, f"{wname} ({wijk}), {city_name}", stem, language):
+        for p in wijk_trend(cells, wijk, outcomes, min_cell_n, f"{wname} ({wijk}), {city_name}", stem, language,
+                            width):
             rows.append(("wijk_trend", wijk, ",".join(outcomes), str(p)))
     for p in city_map(geo, cells, city, outcomes, breaks, min_cell_n, f"{city_name} ({city})",
-                      out_dir / f"map_{city}", language):
+                      out_dir / f"map_{city}", language, width):
         rows.append(("city_map", "", ",".join(outcomes), str(p)))
     return _index(rows, out_index)
 

@@ -121,7 +121,8 @@ def estimate_params(wildcards, input, output):
 def figures_params(wildcards, input, output):
     return params_json(study_file=config["study"], city=wildcards.city, cells_file=input.cells, outcomes=OUTCOMES,
                        min_cell_n=config["min_cell_n"], breaks=config["map_breaks"], language=config["language"],
-                       out_dir=f"{RES}/figures/{wildcards.city}", out_index=output.index)
+                       out_dir=f"{RES}/figures/{wildcards.city}", out_index=output.index,
+                       width=config["figure_width"])
 
 
 def summary_params(wildcards, input, output, threads):

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.patches import Patch
 
-from wijkeffect.figures.style import DOUBLE_COLUMN, MM, save_figure, style
+from wijkeffect.figures.style import DOUBLE_COLUMN, MM, SINGLE_COLUMN, save_figure, style
 from wijkeffect.labels import label
 from wijkeffect.panel import pool_cells
 
@@ -30,17 +30,27 @@ def wijk_change(cells: pd.DataFrame, city: str, outcome: str, min_cell_n: int) -
 
 
 def city_map(geo: gpd.GeoDataFrame, cells: pd.DataFrame, city: str, outcomes: list[str], breaks: list[float],
-             min_cell_n: int, title: str, stem: str | Path, language: str = "en") -> list[Path]:
-    """One panel per outcome; treated wijken outlined, suppressed or missing wijken hatched."""
+             min_cell_n: int, title: str, stem: str | Path, language: str = "en", width: str = "double") -> list[Path]:
+    """One panel per outcome; treated wijken outlined, suppressed or missing wijken hatched.
+
+    width="double": panels side by side, 183 mm; "single": panels stacked, 89 mm wide.
+    """
     g = geo[geo["gemeente_code"] == city]
     treated = set(cells.loc[(cells["gemeente_code"] == city) & (cells["role"] == "treated"), "wijk_code"])
     bounds = [-1.0, *breaks, 1.0]
     colours = plt.get_cmap("PuOr_r")(np.linspace(0.05, 0.95, len(bounds) - 1))
     cmap, norm = ListedColormap(colours), BoundaryNorm(bounds, len(bounds) - 1)
     with style():
-        fig, axes = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 76 * MM), squeeze=False)
-        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.25, top=0.84, wspace=0.04)
-        for ax, outcome in zip(axes[0], outcomes):
+        if width == "single":
+            height = 40 + 62 * len(outcomes)  # mm
+            fig, grid = plt.subplots(len(outcomes), 1, figsize=(SINGLE_COLUMN, height * MM), squeeze=False)
+            fig.subplots_adjust(left=0.02, right=0.98, bottom=30 / height, top=1 - 14 / height, hspace=0.12)
+            axes, cbar_box = grid[:, 0], (0.1, 18 / height, 0.8, 4 / height)
+        else:
+            fig, grid = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 76 * MM), squeeze=False)
+            fig.subplots_adjust(left=0.01, right=0.99, bottom=0.25, top=0.84, wspace=0.04)
+            axes, cbar_box = grid[0], (0.2, 0.16, 0.6, 0.035)
+        for ax, outcome in zip(axes, outcomes):
             ch = g.merge(wijk_change(cells, city, outcome, min_cell_n), on="wijk_code", how="left")
             ok = ch["change"].notna()
             if ok.any():
@@ -53,13 +63,17 @@ def city_map(geo: gpd.GeoDataFrame, cells: pd.DataFrame, city: str, outcomes: li
             ax.set_axis_off()
             ax.set_aspect("equal")
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-        cax = fig.add_axes((0.2, 0.16, 0.6, 0.035))
+        cax = fig.add_axes(cbar_box)
         cbar = fig.colorbar(sm, cax=cax, orientation="horizontal", ticks=breaks)
         cbar.ax.set_xticklabels([f"{100 * b:+g}" for b in breaks])
         cbar.set_label(label("change", language), fontsize=6.5)
         handles = [Patch(facecolor="white", edgecolor="black", linewidth=0.9, label=label("treated_outline", language)),
                    Patch(facecolor="0.9", edgecolor="0.5", hatch="////", label=label("suppressed", language, n=min_cell_n))]
-        fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.99, 0.995), ncol=2, fontsize=6,
-                   borderaxespad=0)
-        fig.suptitle(title, x=0.01, y=0.985, ha="left", va="top", fontsize=8)
+        if width == "single":
+            fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 2 / height), ncol=2, fontsize=6,
+                       borderaxespad=0)
+        else:
+            fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.99, 0.995), ncol=2, fontsize=6,
+                       borderaxespad=0)
+        fig.suptitle(title, x=0.01, y=0.995, ha="left", va="top", fontsize=8)
         return save_figure(fig, stem)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from wijkeffect.disclosure import suppress
-from wijkeffect.figures.style import CONTROL, DOUBLE_COLUMN, MM, TREATED, save_figure, style
+from wijkeffect.figures.style import CONTROL, DOUBLE_COLUMN, MM, SINGLE_COLUMN, TREATED, save_figure, style
 from wijkeffect.labels import label
 from wijkeffect.panel import pool_cells
 
@@ -63,19 +63,38 @@ def _panel(ax: plt.Axes, cells: pd.DataFrame, wijk: str, outcome: str, min_cell_
 
 
 def wijk_trend(cells: pd.DataFrame, wijk: str, outcomes: list[str], min_cell_n: int, title: str,
-               stem: str | Path, language: str = "en") -> list[Path]:
-    """Draw and save one wijk's trends, a panel per outcome; small cells are suppressed and marked."""
+               stem: str | Path, language: str = "en", width: str = "double") -> list[Path]:
+    """Draw and save one wijk's trends, a panel per outcome; small cells are suppressed and marked.
+
+    width="double": panels side by side, 183 mm; "single": panels stacked, 89 mm wide.
+    """
     with style():
-        fig, axes = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 66 * MM), squeeze=False)
-        fig.subplots_adjust(left=0.085, right=0.99, bottom=0.16, top=0.80, wspace=0.25)
-        for ax, outcome in zip(axes[0], outcomes):
+        if width == "single":
+            height = 14 + 50 * len(outcomes)  # mm
+            fig, grid = plt.subplots(len(outcomes), 1, figsize=(SINGLE_COLUMN, height * MM), squeeze=False)
+            fig.subplots_adjust(left=0.17, right=0.97, bottom=12 / height, top=1 - 16 / height, hspace=0.55)
+            axes = grid[:, 0]
+        else:
+            fig, grid = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 66 * MM), squeeze=False)
+            fig.subplots_adjust(left=0.085, right=0.99, bottom=0.16, top=0.80, wspace=0.25)
+            axes = grid[0]
+        for ax, outcome in zip(axes, outcomes):
             _panel(ax, cells, wijk, outcome, min_cell_n, language)
-        axes[0][0].set_ylabel(f"{label('prevalence', language)}\n(n = respondents per wave)")
-        handles, labels = {}, {}
-        for ax in axes[0]:
+        for ax in axes if width == "single" else axes[:1]:
+            ax.set_ylabel(label("prevalence", language))
+        if width == "single":
+            for ax in axes[:-1]:
+                ax.set_xlabel("")
+        handles = {}
+        for ax in axes:
             for h, lab in zip(*ax.get_legend_handles_labels()):
                 handles.setdefault(lab, h)
-        fig.legend(list(handles.values()), list(handles.keys()), loc="upper right", bbox_to_anchor=(0.99, 0.995),
-                   ncol=3, borderaxespad=0)
-        fig.suptitle(title, x=0.01, y=0.985, ha="left", va="top", fontsize=8)
+        if width == "single":
+            fig.legend(list(handles.values()), list(handles.keys()), loc="upper left",
+                       bbox_to_anchor=(0.01, 1 - 6 / height), ncol=2, borderaxespad=0, fontsize=6)
+        else:
+            fig.legend(list(handles.values()), list(handles.keys()), loc="upper right",
+                       bbox_to_anchor=(0.99, 0.995), ncol=3, borderaxespad=0)
+        fig.suptitle(title, x=0.01, y=0.995, ha="left", va="top", fontsize=7.5 if width == "single" else 8)
+        fig.text(0.99, 0.003, label("n_note", language), ha="right", va="bottom", fontsize=5.5, color="0.35")
         return save_figure(fig, stem)
