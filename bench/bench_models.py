@@ -65,7 +65,7 @@ def main() -> None:
     import pyfixest as pf
 
     from wijkeffect.models import get_model
-    from wijkeffect.models.inference import partial_out, wild_cluster_bootstrap
+    from wijkeffect.models.inference import partial_out_cells, wild_cluster_bootstrap
     from wijkeffect.models.tidy import Context
     from wijkeffect.panel import build_cells
 
@@ -95,9 +95,7 @@ def main() -> None:
     dd = c[c["role"].isin(["treated", "control"])].reset_index(drop=True)
 
     def boot():
-        p = partial_out(dd["mean"].to_numpy(float), dd["D"].to_numpy(float), dd["n"].to_numpy(float),
-                        [dd["wijk_code"].to_numpy(), dd["wave"].to_numpy()], dd["wijk_code"].to_numpy())
-        return wild_cluster_bootstrap(p, 9999, "rademacher", 1)
+        return wild_cluster_bootstrap(partial_out_cells(dd), 9999, "rademacher", 1)
 
     t_boot, res = best(args.repeat, boot)
     print(f"wild cluster bootstrap, 9,999:  {t_boot:6.2f} s   p = {res[0]:.4f}   (target <= 10 s)")

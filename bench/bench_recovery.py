@@ -22,7 +22,7 @@ def main() -> None:
     args = ap.parse_args()
     from wijkeffect import simulate
     from wijkeffect.models import get_model
-    from wijkeffect.models.inference import partial_out, wild_cluster_bootstrap
+    from wijkeffect.models.inference import partial_out_cells, wild_cluster_bootstrap
     from wijkeffect.models.segmented import segmented
     from wijkeffect.models.tidy import Context
     from wijkeffect.panel import build_cells
@@ -47,9 +47,7 @@ def main() -> None:
                 x for x in get_model("staggered")(c, ctx, se="bootstrap", reps=199) if x["term"] == "overall"),
         }
         d = c[c["role"].isin(["treated", "control"])].reset_index(drop=True)
-        p = partial_out(d["mean"].to_numpy(float), d["D"].to_numpy(float), d["n"].to_numpy(float),
-                        [d["wijk_code"].to_numpy(), d["wave"].to_numpy()], d["wijk_code"].to_numpy())
-        _, lo, hi = wild_cluster_bootstrap(p, 999, "rademacher", rep)
+        _, lo, hi = wild_cluster_bootstrap(partial_out_cells(d), 999, "rademacher", rep)
         res["twfe (wild cluster bootstrap)"] = dict(tw, ci_low=lo, ci_high=hi)
         for model, row in res.items():
             rows.append((model, truth, row["estimate"], row["ci_low"], row["ci_high"]))

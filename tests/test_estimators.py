@@ -119,11 +119,10 @@ def test_holm_and_bh_match_statsmodels():
 
 # ----------------------------------------------------------------------------- inference
 def _partialled(c):
-    from wijkeffect.models.inference import partial_out
+    from wijkeffect.models.inference import partial_out_cells
 
     d = c[(c["outcome"] == "smoker")].reset_index(drop=True)
-    return d, partial_out(d["mean"].to_numpy(float), d["D"].to_numpy(float), d["n"].to_numpy(float),
-                          [d["wijk_code"].to_numpy(), d["wave"].to_numpy()], d["wijk_code"].to_numpy())
+    return d, partial_out_cells(d)
 
 
 def test_wild_bootstrap_is_seeded_and_brackets_the_estimate(sim):

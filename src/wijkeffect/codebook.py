@@ -7,7 +7,6 @@ one file. See config/codebooks/demo/ for worked examples.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import yaml
 
 from wijkeffect.errors import WijkeffectError
-from wijkeffect.paths import ROOT, resolve
+from wijkeffect.paths import ROOT, resolve, skip_unused_optional_imports
 
 SCHEMA_DIR = ROOT / "workflow" / "schemas"
 
@@ -36,7 +35,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 def validate(data: dict[str, Any], schema_name: str, source: str | Path) -> None:
     """Validate against a JSON schema in workflow/schemas; the error names the key path and file."""
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # optional 1.3 s import we do not use
+    skip_unused_optional_imports()
     import jsonschema
 
     schema = yaml.safe_load((SCHEMA_DIR / schema_name).read_text())

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from wijkeffect.paths import ROOT
+from wijkeffect.paths import ROOT, skip_unused_optional_imports
 
 
 def html_copies(notebook: Path) -> list[Path]:
@@ -31,7 +31,7 @@ def html_copies(notebook: Path) -> list[Path]:
 
 def execute(template: Path, output: Path, parameters: dict, kernel: str = "python3", html: bool = False) -> None:
     """Run template with parameters; writes the executed notebook (and HTML copies) even when a cell fails."""
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    skip_unused_optional_imports()
     import papermill as pm
 
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +90,7 @@ def html_main(argv: list[str] | None = None) -> None:
     ap.add_argument("index", type=Path)
     ap.add_argument("notebooks", type=Path, nargs="+")
     args = ap.parse_args(argv)
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    skip_unused_optional_imports()
     html_index(args.notebooks, args.index)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from wijkeffect.geo import check_unlinked, link, read_crosswalk, read_lookup
+from wijkeffect.paths import resolve
 from wijkeffect.schema import OUTCOMES
 from wijkeffect.study import Study
 
@@ -77,7 +78,7 @@ def build_respondents(waves: list[pd.DataFrame], study: Study
     key = study.spec.get("link_key", "pc6")
     lookup_path = study.path_of("lookup")
     lookup = read_lookup(lookup_path, key)
-    crosswalks = {int(y): read_crosswalk(study.path_of_value(p)) for y, p in study.spec.get("crosswalks", {}).items()}
+    crosswalks = {int(y): read_crosswalk(resolve(p)) for y, p in study.spec.get("crosswalks", {}).items()}
     linked_waves = []
     for w in waves:
         linked, unlinked = link(w, lookup, key, crosswalks, study.spec.get("indeling"), study.spec.get("seed", 0))

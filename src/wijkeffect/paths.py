@@ -11,6 +11,14 @@ DEMO_RAW = ROOT / "data" / "raw" / "demo"
 CONFIG = ROOT / "config"
 
 
+def skip_unused_optional_imports() -> None:
+    """Keep jsonschema from importing its optional IRI checker (rfc3987_syntax, about 1.3 s): no schema here
+    uses the "iri" format, and papermill/nbformat import jsonschema in every notebook run."""
+    import sys
+
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def resolve(path: str | Path, root: Path | None = None) -> Path:
     """An absolute path: relative paths are taken from the project root."""
     p = Path(path)

@@ -93,7 +93,7 @@ def estimate(study: str, city: str, outcome: str, cells_file: str, models: list[
 
 def _resampling_rows(cells: pd.DataFrame, ctx: Any, twfe_row: dict, inference: dict) -> list[dict]:
     """Wild cluster restricted bootstrap and randomisation inference for twfe's coefficient."""
-    from wijkeffect.models.inference import partial_out, randomization_inference, wild_cluster_bootstrap
+    from wijkeffect.models.inference import partial_out_cells, randomization_inference, wild_cluster_bootstrap
     from wijkeffect.panel import ROLES
 
     d = cells[(cells["outcome"] == ctx.outcome) & cells["role"].isin(ROLES)].reset_index(drop=True)
@@ -101,9 +101,7 @@ def _resampling_rows(cells: pd.DataFrame, ctx: Any, twfe_row: dict, inference: d
     reps = int(inference.get("bootstrap_reps", 9999))
     if reps:
         kind = inference.get("bootstrap_weights", "rademacher")
-        p = partial_out(d["mean"].to_numpy(float), d["D"].to_numpy(float), d["n"].to_numpy(float),
-                        [d["wijk_code"].to_numpy(), d["wave"].to_numpy()], d["wijk_code"].to_numpy())
-        pval, lo, hi = wild_cluster_bootstrap(p, reps, kind, ctx.seed)
+        pval, lo, hi = wild_cluster_bootstrap(partial_out_cells(d), reps, kind, ctx.seed)
         rows.append(dict(twfe_row, ci_low=lo, ci_high=hi, p_value=pval, std_error=float("nan"),
                          inference=f"wild_cluster_restricted_bootstrap_{kind}_{reps}"))
     reps = int(inference.get("randomization_reps", 999))

@@ -37,9 +37,6 @@ class Study:
     def path_of(self, key: str, root: Path | None = None) -> Path:
         return resolve(self.spec[key], root)
 
-    def path_of_value(self, value: str, root: Path | None = None) -> Path:
-        return resolve(value, root)
-
 
 def _treated_table(spec: dict[str, Any], path: Path, root: Path | None) -> pd.DataFrame:
     t = spec["treated"]

@@ -53,6 +53,12 @@ def partial_out(y: np.ndarray, x: np.ndarray, w: np.ndarray, factors: list[np.nd
     return Partialled(m[:, 0], m[:, 1], w, cl, int(cl.max()) + 1)
 
 
+def partial_out_cells(cells: pd.DataFrame) -> Partialled:
+    """twfe's cell regression (mean on D, cell-n weights, wijk and wave effects, wijk clusters), partialled."""
+    return partial_out(cells["mean"].to_numpy(float), cells["D"].to_numpy(float), cells["n"].to_numpy(float),
+                       [cells["wijk_code"].to_numpy(), cells["wave"].to_numpy()], cells["wijk_code"].to_numpy())
+
+
 def draw_weights(rng: np.random.Generator, reps: int, g: int, kind: str) -> np.ndarray:
     """reps x G multiplier weights: Rademacher (+-1) or Webb's six-point distribution."""
     if kind == "rademacher":
