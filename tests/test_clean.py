@@ -197,11 +197,12 @@ def test_error_misspelt_codebook_key(tmp_path):
 
 def test_csv_with_dutch_separators_cleans(tmp_path):
     f = tmp_path / "wave.csv"
-    df = _frame().assign(w=[1.5, 0.5, 1.25, 1.0, 0.75, 1.0])
+    df = _frame().assign(w=[1.5, 0.5, 1.25, 1.0, 0.75, 1.0], id=[f"r,{i}" for i in range(6)])
     f.write_text(df.to_csv(sep=";", index=False, decimal=","), encoding="latin-1")
     out, log = clean_wave(load_codebook(_codebook(tmp_path, f, BASE_COLS,
                                                   read={"sep": ";", "decimal": ",", "encoding": "latin-1"})))
     assert out["weight"].tolist() == [1.5, 0.5, 1.25, 1.0, 0.75, 1.0]
+    assert out["respondent_id"].tolist() == [f"r,{i}" for i in range(6)]  # text keeps its commas
     assert log.rows_out == 6
 
 

@@ -101,8 +101,14 @@ def _read_csv(path: Path, columns: list[str] | None, options: dict[str, Any]) ->
     # read as text: numbers are parsed per column later, with the decimal option, so codes keep their zeros
     df = pd.read_csv(path, usecols=cols, **kw)
     if kw["decimal"] != ".":
-        df = df.apply(lambda s: s.str.replace(kw["decimal"], ".", regex=False) if s.dtype != object else s)
+        df = df.apply(lambda s: _decimal_point(s, kw["decimal"]))
     return Wave(df)
+
+
+def _decimal_point(s: pd.Series, decimal: str) -> pd.Series:
+    """Decimal commas become points only in values that then read as numbers; other text is left alone."""
+    swapped = s.str.replace(decimal, ".", regex=False)
+    return swapped.where(pd.to_numeric(swapped, errors="coerce").notna(), s)
 
 
 def _read_xlsx(path: Path, columns: list[str] | None, options: dict[str, Any]) -> Wave:
