@@ -79,7 +79,12 @@ def test_every_model_and_inference_per_city_and_outcome(demo_run):
         assert g.loc[g["term"] == "pretrend_wald", "p_value"].between(0, 1).all()
         assert (g["model"] == "segmented").any() and (g["term"] == "overall").any()
         assert (g["model"] == "twfe_individual").any()
-    assert est["inference"].str.endswith("+holm").any() and est["inference"].str.endswith("+bh").any()
+    # adjusted p-values are columns, one row per estimate (DESIGN §6)
+    assert not est["inference"].str.contains(r"\+").any()
+    tw = est[(est["model"] == "twfe") & (est["inference"] == "cluster_wijk_cr1")]
+    assert tw["p_holm"].notna().all() and (tw["p_holm"] >= tw["p_value"] - 1e-12).all()
+    assert tw["p_bh"].notna().all() and (tw["p_bh"] <= tw["p_holm"] + 1e-12).all()
+    assert not est.duplicated(["spec", "city", "outcome", "model", "term", "inference"]).any()
 
 
 def test_a_figure_for_every_treated_wijk_and_a_map_per_city(demo_run):

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -197,24 +198,23 @@ def effect_figures(est: pd.DataFrame, names: dict[str, str], out_dir: Path, lang
 
 
 def adjust_across_outcomes(est: pd.DataFrame) -> pd.DataFrame:
-    """Add Holm and Benjamini-Hochberg adjusted p-values across a study's outcomes.
+    """Fill p_holm and p_bh: Holm and Benjamini-Hochberg adjusted p-values across a study's outcomes.
 
-    For each city, model, term and inference with two or more outcomes: one extra row per outcome,
-    inference suffixed "+holm" or "+bh", p_value adjusted, everything else unchanged.
+    Adjusted within each city, model, term, inference and spec that has a p-value for two or more
+    outcomes; elsewhere the columns stay empty. One row per estimate: no rows are added.
     """
     from wijkeffect.models.inference import benjamini_hochberg, holm
 
-    extra = []
-    base = est[est["p_value"].notna()]
-    for _, grp in base.groupby(["city", "model", "term", "inference"], sort=True):
+    out = est.copy()
+    out["p_holm"], out["p_bh"] = np.nan, np.nan
+    base = out[out["p_value"].notna()]
+    for _, grp in base.groupby(["city", "model", "term", "inference", "spec"], sort=True):
         if grp["outcome"].nunique() < 2:
             continue
-        for name, fn in (("holm", holm), ("bh", benjamini_hochberg)):
-            adj = grp.copy()
-            adj["p_value"] = fn(grp["p_value"].to_numpy())
-            adj["inference"] = grp["inference"] + f"+{name}"
-            extra.append(adj)
-    return pd.concat([est, *extra], ignore_index=True) if extra else est
+        p = grp["p_value"].to_numpy(float)
+        out.loc[grp.index, "p_holm"] = holm(p)
+        out.loc[grp.index, "p_bh"] = benjamini_hochberg(p)
+    return out
 
 
 def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: str = "en",
@@ -226,10 +226,10 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
     from wijkeffect.models.tidy import RESULT_COLUMNS
     from wijkeffect.tables import write_prevalence, write_tables
 
-    est = pd.concat([pd.read_csv(resolve(f), dtype={"covariates": str}, keep_default_na=False, na_values=[""])
-                     for f in inputs], ignore_index=True)[RESULT_COLUMNS]
+    est = pd.concat([pd.read_csv(resolve(f), dtype={"covariates": str, "spec": str}, keep_default_na=False,
+                                 na_values=[""]) for f in inputs], ignore_index=True)[RESULT_COLUMNS]
     est = adjust_across_outcomes(est)
-    est = est.sort_values(["city", "outcome", "model", "term", "inference"], kind="stable").reset_index(drop=True)
+    est = est.sort_values(["spec", "city", "outcome", "model", "term", "inference"], kind="stable").reset_index(drop=True)
     est.to_csv(_out(out_estimates), index=False, lineterminator="\n", float_format="%.10g")
     write_tables(est, resolve(tables_dir), language)
     if cells_file:

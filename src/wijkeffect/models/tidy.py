@@ -10,7 +10,10 @@ import pandas as pd
 from scipy.special import stdtr, stdtrit  # t distribution without importing scipy.stats (0.5 s)
 
 RESULT_COLUMNS = ["study", "city", "outcome", "model", "term", "estimate", "std_error", "ci_low", "ci_high",
-                  "p_value", "n_obs", "n_wijken", "n_clusters", "inference", "weights", "covariates", "seed"]
+                  "p_value", "n_obs", "n_wijken", "n_clusters", "inference", "weights", "covariates", "seed", "spec",
+                  "p_holm", "p_bh"]
+#: p_holm / p_bh: Holm and Benjamini-Hochberg adjusted p-values across a study's outcomes (same city, model,
+#: term, inference and spec), filled by the summary stage; spec: the specification id ("default" without a sweep).
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Context:
     outcome: str
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    spec: str = "default"
 
 
 def t_row(ctx: Context, model: str, term: str, estimate: float, se: float, df: int, *, n_obs: int,
@@ -33,12 +37,14 @@ def t_row(ctx: Context, model: str, term: str, estimate: float, se: float, df: i
                 estimate=float(estimate), std_error=float(se), ci_low=float(estimate - crit * se),
                 ci_high=float(estimate + crit * se), p_value=float(p), n_obs=int(n_obs), n_wijken=int(n_wijken),
                 n_clusters=int(n_clusters), inference=inference, weights=weights, covariates=covariates,
-                seed=int(ctx.seed))
+                seed=int(ctx.seed), spec=ctx.spec, p_holm=np.nan, p_bh=np.nan)
 
 
 def tidy_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows in contract order; rounding to 10 significant digits keeps CSV bytes stable across platforms."""
     df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    for c in ["estimate", "std_error", "ci_low", "ci_high", "p_value"]:
+    if "spec" in df:
+        df["spec"] = df["spec"].fillna("default")
+    for c in ["estimate", "std_error", "ci_low", "ci_high", "p_value", "p_holm", "p_bh"]:
         df[c] = df[c].astype(float).map(lambda v: float(f"{v:.10g}") if np.isfinite(v) else v)
     return df
