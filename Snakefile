@@ -2,12 +2,18 @@
 # The rules are thin: each runs one papermill notebook template from notebooks/ (see README).
 from snakemake.utils import min_version, validate
 
+from wijkeffect.config import coerce_config
+
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The demo's config only when the user gives none: a user's --configfile stands alone (DESIGN §3).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
+coerce_config(config)  # --config pooled=false, min_cell_n=5, ... typed as users write them
 validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 
 
@@ -15,6 +21,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/params.smk"
 include: "workflow/rules/clean.smk"
 include: "workflow/rules/panel.smk"
 include: "workflow/rules/estimate.smk"

@@ -98,7 +98,7 @@ def test_a_figure_for_every_treated_wijk_and_a_map_per_city(demo_run):
 
 def test_executed_notebooks_have_no_errors(demo_run):
     nbs = sorted((demo_run / "results/demo/notebooks").rglob("*.ipynb"))
-    assert len(nbs) == 6 + 1 + 12 + 1 + 3  # clean, panel, estimate, summary, figures
+    assert len(nbs) == 6 + 1 + 4 + 1 + 3  # clean, panel, estimate (one per city and ALL), summary, figures
     for nb in nbs:
         assert nb.with_suffix(".html").exists() and nb.with_suffix(".noinput.html").exists()
     for nb in nbs:

@@ -6,7 +6,9 @@ Fails (exit 1, one line per finding naming the file) when results/ holds:
     or with three or more respondent-schema columns (respondent rows);
   - a table cell resting on fewer than min_cell_n respondents: a column `n` below the threshold
     in a row not marked `suppressed`;
-  - an executed notebook or HTML page showing a table whose header has such identifier columns.
+  - an executed notebook or HTML page showing a table whose header has such identifier columns;
+  - an absolute path of the machine that ran it (the project root, or a home, temporary or working
+    folder) in any text file: results read the same on every machine and reveal nothing local.
 Cells are counted only in columns named `n` (respondents behind a published value); other
 counts (exclusions per wave, numbers of wijken) are not cells and are not checked.
 """
@@ -27,6 +29,10 @@ IDENTIFIERS = {"respondent_id", "pc6", "pc4", "interview_date", "source_wijk_cod
 RESPONDENT_COLUMNS = {"age", "sex", "education", "migration_background", "weight", "smoker", "psych_score",
                       "psych_distress", "walk_min_week", "walking", "survey_mode"}
 _THEAD = re.compile(r"<thead>(.*?)</thead>", re.S | re.I)
+TEXT_FILES = {".csv", ".tsv", ".json", ".md", ".tex", ".html", ".ipynb", ".txt", ".yaml", ".yml", ".rst", ".log"}
+#: absolute paths that reveal the machine: POSIX homes and work folders, Windows drives
+_ABSOLUTE = re.compile(r"""(?<![\w.:/~-])(/(?:home|Users|root|tmp|work|mnt|private|scratch|data|srv|opt|var/folders)/"""
+                       r"""[^\s"'<>),;]+|[A-Za-z]:\\(?:Users|Documents and Settings)\\[^\s"'<>]+)""")
 _TH = re.compile(r"<th[^>]*>\s*([^<]*?)\s*</th>", re.I)
 
 
@@ -73,11 +79,26 @@ def _html_headers(path: Path, text: str) -> list[Finding]:
     return []
 
 
+def absolute_paths(path: Path, text: str, roots: tuple[str, ...] = ()) -> list[Finding]:
+    """Absolute machine paths in a text file (the project root itself, or typical local folders)."""
+    hits = [r for r in roots if r and r in text]
+    hits += _ABSOLUTE.findall(text)
+    if not hits:
+        return []
+    return [Finding(path, f"absolute path(s) {sorted(set(hits))[:3]}: results must name files relative to the "
+                          "project root")]
+
+
 def audit(results: Path, min_cell_n: int = 10) -> list[Finding]:
     """Every disclosure problem under results/."""
+    from wijkeffect.paths import ROOT
+
+    roots = tuple({str(ROOT), str(ROOT.resolve()), str(Path.cwd().resolve())} - {"/"})
     findings: list[Finding] = []
     for path in sorted(p for p in Path(results).rglob("*") if p.is_file()):
         suffix = path.suffix.lower()
+        if suffix in TEXT_FILES:
+            findings += absolute_paths(path, path.read_text(encoding="utf-8", errors="replace"), roots)
         if suffix in RESPONDENT_FILES:
             findings.append(Finding(path, f"{suffix} file: respondent-level data does not belong in results/"))
         elif suffix in (".csv", ".tsv"):

@@ -6,8 +6,23 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
+def _relative_paths(message: str) -> str:
+    """Paths inside the project written relative to its root: messages read the same on every machine."""
+    from wijkeffect.paths import ROOT
+
+    for root in {str(ROOT), str(ROOT.resolve())}:
+        message = message.replace(root.rstrip("/") + "/", "")
+    return message
+
+
 class WijkeffectError(ValueError):
-    """Bad input: the message names the file, the column or key, example values and what was expected."""
+    """Bad input: the message names the file, the column or key, example values and what was expected.
+
+    Absolute paths under the project root are shown relative to it.
+    """
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(_relative_paths(str(message)))
 
 
 def examples(values: Iterable[object], k: int = 5) -> str:

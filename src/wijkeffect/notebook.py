@@ -42,6 +42,32 @@ def execute(template: Path, output: Path, parameters: dict, kernel: str = "pytho
             html_copies(output)
 
 
+def failed_copy(output: Path, log: Path | None) -> Path | None:
+    """Keep the executed notebook of a failed job (Snakemake deletes a failed job's outputs) beside its log,
+    under logs/.../failed/, with an HTML copy, so a reviewer sees the cell that failed."""
+    import shutil
+
+    if not output.exists():
+        return None
+    base = (log.parent if log else ROOT / "logs") / "failed"
+    base.mkdir(parents=True, exist_ok=True)
+    kept = base / output.name
+    shutil.copyfile(output, kept)
+    try:
+        html_copies(kept)
+    except Exception:  # the notebook itself is what matters
+        pass
+    return kept
+
+
+def error_summary(exc: BaseException) -> str:
+    """One readable line for the console: the exception a cell raised, without the traceback."""
+    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+    cell = getattr(exc, "exec_count", None)
+    where = f" (cell [{cell}])" if cell else ""
+    return f"{ename}{where}: {evalue}"
+
+
 def _run(pm, template: Path, output: Path, parameters: dict, kernel: str) -> None:
     # shutdown_kernel="immediate": every output is collected by then; a graceful stop only adds 0.3 s
     pm.execute_notebook(str(template), str(output), parameters=parameters, kernel_name=kernel, cwd=str(ROOT),
@@ -56,8 +82,32 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("-p", "--parameters", default="{}", help="JSON object of parameters")
     ap.add_argument("-k", "--kernel", default="python3")
     ap.add_argument("--html", action="store_true", help="also write the HTML copies")
+    ap.add_argument("--log", type=Path, help="write the run's messages here; a failure is also printed on stderr")
     args = ap.parse_args(argv)
-    execute(args.template, args.output, json.loads(args.parameters), args.kernel, args.html)
+    if args.log:
+        args.log.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if args.log:
+            import contextlib
+
+            with open(args.log, "w", encoding="utf-8") as fh, contextlib.redirect_stdout(fh), \
+                    contextlib.redirect_stderr(fh):
+                execute(args.template, args.output, json.loads(args.parameters), args.kernel, args.html)
+        else:
+            execute(args.template, args.output, json.loads(args.parameters), args.kernel, args.html)
+    except Exception as exc:
+        from wijkeffect.paths import relative
+
+        kept = failed_copy(args.output, args.log)
+        msg = f"wijkeffect: {relative(args.template)} failed: {error_summary(exc)}"
+        if kept:
+            msg += f"\n  the executed notebook, with the failing cell, is kept at {relative(kept)}"
+        if args.log:
+            msg += f"\n  full log: {relative(args.log)}"
+            with open(args.log, "a", encoding="utf-8") as fh:
+                fh.write(msg + "\n")
+        print(msg, file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def html_index(notebooks: list[Path], out: Path) -> Path:

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from wijkeffect.paths import ROOT, resolve
+from wijkeffect.paths import ROOT, relative, resolve
 
 PACKAGES = ("wijkeffect", "pandas", "numpy", "linearmodels", "geopandas", "matplotlib", "pyreadstat", "papermill",
             "snakemake")
@@ -64,11 +64,11 @@ def provenance(parameters: dict[str, Any], inputs: Iterable[str | Path]) -> pd.D
     rows += [("code", "git commit", commit), ("code", "tree dirty", str(dirty))]
     rows += [("package", k, v) for k, v in versions().items()]
     for f in _files(inputs):
-        rows.append(("input sha256", str(f), sha256(f) if f.exists() else "MISSING"))
+        rows.append(("input sha256", relative(f), sha256(f) if f.exists() else "MISSING"))
     return pd.DataFrame(rows, columns=["kind", "name", "value"])
 
 
 def outputs_table(paths: Iterable[str | Path]) -> pd.DataFrame:
     """Files a notebook wrote, with sizes and sha256, for its closing cell."""
-    rows = [(str(f), f.stat().st_size, sha256(f)) for f in _files(paths)]
+    rows = [(relative(f), f.stat().st_size, sha256(f)) for f in _files(paths)]
     return pd.DataFrame(rows, columns=["file", "bytes", "sha256"])

@@ -32,6 +32,7 @@ def clean(codebook: str, thresholds: dict[str, float], out_parquet: str, out_log
     df, log = clean_wave(cb, Thresholds.from_config(thresholds))
     out_parquet, out_log = _out(out_parquet), _out(out_log)
     df.to_parquet(out_parquet, index=False)
+    log.file = relative(log.file)  # results/ hold no machine paths
     out_log.write_text(json.dumps(log.to_dict(), indent=1, sort_keys=True) + "\n")
     return log
 
@@ -46,7 +47,7 @@ def panel(study_file: str, waves: list[str], out_respondents: str, out_cells: st
     frames = [pd.read_parquet(resolve(w)) for w in waves]
     resp, acc, balance = build_respondents(frames, study)
     cells = build_cells(resp, study.outcomes)
-    resp.to_parquet(_out(out_respondents), index=False)
+    write_respondents(resp, out_respondents)
     cells.to_parquet(_out(out_cells), index=False)
     acc.to_csv(_out(out_accounting), index=False, lineterminator="\n")
     if out_balance:
@@ -54,28 +55,70 @@ def panel(study_file: str, waves: list[str], out_respondents: str, out_cells: st
     return acc, cells, balance
 
 
+def write_respondents(resp: pd.DataFrame, out_dir: str | Path) -> list[Path]:
+    """Respondents as one parquet file per gemeente, so a city's job reads only its own rows."""
+    import shutil
+
+    out = resolve(out_dir)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    paths = []
+    for gm, part in resp.groupby("gemeente_code", observed=True, sort=True):
+        paths.append(out / f"{gm}.parquet")
+        part.reset_index(drop=True).to_parquet(paths[-1], index=False)
+    return paths
+
+
+def read_respondents(resp_dir: str | Path, city: str = "ALL") -> pd.DataFrame:
+    """A city's respondents (every city's for ALL) from the per-gemeente files (or one parquet file)."""
+    path = resolve(resp_dir)
+    if path.is_file():
+        return city_cells(pd.read_parquet(path), city)
+    files = sorted(path.glob("*.parquet")) if city == "ALL" else [path / f"{city}.parquet"]
+    files = [f for f in files if f.exists()]
+    if not files:
+        from wijkeffect.errors import WijkeffectError
+
+        raise WijkeffectError(f"{path}: no respondents for {city}; expected {city}.parquet from the panel stage")
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
 def city_cells(cells: pd.DataFrame, city: str) -> pd.DataFrame:
     """Cells of one city, or of every city for the pooled id ALL."""
     return cells if city == "ALL" else cells[cells["gemeente_code"] == city]
 
 
-def estimate(study: str, city: str, outcome: str, cells_file: str, models: list[str], seed: int,
-             out_csv: str, respondents_file: str = "", model_options: dict | None = None,
-             inference: dict | None = None) -> pd.DataFrame:
-    """Fit the configured models for one city x outcome; write and return tidy rows.
+def estimate(study: str, city: str, outcomes: list[str] | str, cells_file: str, models: list[str], seed: int,
+             out_csv: str, respondents_dir: str = "", model_options: dict | None = None,
+             inference: dict | None = None, spec: str = "default") -> dict[str, pd.DataFrame]:
+    """Fit the configured models for one city and every outcome; write one CSV, return rows per outcome.
 
-    twfe's main coefficient also gets the wild cluster restricted bootstrap and randomisation
-    inference rows configured under `inference` (reps 0 switches one off).
+    The city's cells and respondents are read once for all outcomes. twfe's main coefficient also gets
+    the wild cluster restricted bootstrap and randomisation inference rows configured under `inference`
+    (reps 0 switches one off).
     """
-    from wijkeffect.models import MODELS, get_model, needs_respondents
-    from wijkeffect.models.tidy import Context, tidy_frame
+    from wijkeffect.models import needs_respondents
 
+    outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
     options, inference = model_options or {}, inference or {}
     cells = city_cells(pd.read_parquet(resolve(cells_file)), city)
-    resp = None
-    if needs_respondents(models, options):
-        resp = city_cells(pd.read_parquet(resolve(respondents_file)), city)
-    ctx = Context(study, city, outcome, seed)
+    resp = read_respondents(respondents_dir, city) if needs_respondents(models, options) else None
+    out = {o: estimate_outcome(study, city, o, cells, resp, models, seed, options, inference, spec)
+           for o in outcomes}
+    pd.concat(out.values(), ignore_index=True).to_csv(_out(out_csv), index=False, lineterminator="\n",
+                                                      float_format="%.10g")
+    return out
+
+
+def estimate_outcome(study: str, city: str, outcome: str, cells: pd.DataFrame, resp: pd.DataFrame | None,
+                     models: list[str], seed: int, options: dict, inference: dict,
+                     spec: str = "default") -> pd.DataFrame:
+    """Tidy rows of every configured model for one city x outcome."""
+    from wijkeffect.models import MODELS, get_model
+    from wijkeffect.models.tidy import Context, tidy_frame
+
+    ctx = Context(study, city, outcome, seed, spec=spec)
     rows: list[dict[str, Any]] = []
     for m in models:
         kind, opts = MODELS[m][1], dict(options.get(m, {}))
@@ -87,9 +130,7 @@ def estimate(study: str, city: str, outcome: str, cells_file: str, models: list[
             rows += get_model(m)(cells, ctx, resp=resp, **opts)
         if m == "twfe":
             rows += _resampling_rows(cells, ctx, rows[-1], inference)
-    out = tidy_frame(rows)
-    out.to_csv(_out(out_csv), index=False, lineterminator="\n", float_format="%.10g")
-    return out
+    return tidy_frame(rows)
 
 
 def _resampling_rows(cells: pd.DataFrame, ctx: Any, twfe_row: dict, inference: dict) -> list[dict]:
@@ -125,38 +166,57 @@ def _city_names(study) -> dict[str, str]:
     return dict(zip(geo["gemeente_code"], geo["gemeente_name"]))
 
 
-def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], min_cell_n: int,
-            breaks: list[float], language: str, out_dir: str, out_index: str, width: str = "double") -> pd.DataFrame:
-    """Per treated wijk a trend figure and per city the change map; returns the index of files written."""
-    import geopandas as gpd
+NO_GEOMETRY = ("no map: the study names no wijk geometry (study key `geometry`); trend figures, tables, "
+               "estimates and the report do not need it")
 
-    from wijkeffect.figures.maps import city_map
+
+def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], min_cell_n: int,
+            breaks: list[float], language: str, out_dir: str, out_index: str, width: str = "double",
+            formats: list[str] | None = None) -> pd.DataFrame:
+    """Per treated wijk a trend figure and per city the change map (when the study has wijk geometry);
+    returns the index of files written (a `note` row says why a map is absent)."""
+    from wijkeffect.figures.style import use_formats
     from wijkeffect.figures.trends import wijk_trend
     from wijkeffect.study import load_study
 
     study = load_study(study_file)
     cells = city_cells(pd.read_parquet(resolve(cells_file)), city)
     out_dir = resolve(out_dir)
-    geo = gpd.read_file(study.path_of("geometry"), layer=study.spec.get("geometry_layer"))
-    names = geo.set_index("wijk_code")
+    geo = _geometry(study)
+    names = geo.set_index("wijk_code") if geo is not None else pd.DataFrame()
     city_name = _city_names(study).get(city, city)
     rows = []
     treated = sorted(cells.loc[cells["role"] == "treated", "wijk_code"].unique())
-    for wijk in treated:
-        wname = names.loc[wijk, "wijk_name"] if wijk in names.index and "wijk_name" in names else wijk
-        stem = out_dir / wijk / "trends"
-        for p in wijk_trend(cells, wijk, outcomes, min_cell_n, f"{wname} ({wijk}), {city_name}", stem, language,
-                            width):
-            rows.append(("wijk_trend", wijk, ",".join(outcomes), str(p)))
-    for p in city_map(geo, cells, city, outcomes, breaks, min_cell_n, f"{city_name} ({city})",
-                      out_dir / f"map_{city}", language, width):
-        rows.append(("city_map", "", ",".join(outcomes), str(p)))
+    with use_formats(formats):
+        for wijk in treated:
+            wname = names.loc[wijk, "wijk_name"] if wijk in names.index and "wijk_name" in names else wijk
+            stem = out_dir / wijk / "trends"
+            for p in wijk_trend(cells, wijk, outcomes, min_cell_n, f"{wname} ({wijk}), {city_name}", stem,
+                                language, width):
+                rows.append(("wijk_trend", wijk, ",".join(outcomes), str(p)))
+        if geo is None:
+            rows.append(("note", "", ",".join(outcomes), NO_GEOMETRY))
+        else:
+            from wijkeffect.figures.maps import city_map
+
+            for p in city_map(geo, cells, city, outcomes, breaks, min_cell_n, f"{city_name} ({city})",
+                              out_dir / f"map_{city}", language, width):
+                rows.append(("city_map", "", ",".join(outcomes), str(p)))
     return _index(rows, out_index)
+
+
+def _geometry(study):
+    """The study's wijk polygons, or None when it names none (maps are optional)."""
+    if "geometry" not in study.spec:
+        return None
+    import geopandas as gpd
+
+    return gpd.read_file(study.path_of("geometry"), layer=study.spec.get("geometry_layer"))
 
 
 def _index(rows: list[tuple[str, str, str, str]], out_index: str) -> pd.DataFrame:
     index = pd.DataFrame(rows, columns=["kind", "wijk_code", "outcome", "file"])
-    index["file"] = [relative(f) for f in index["file"]]
+    index["file"] = [f if k == "note" else relative(f) for k, f in zip(index["kind"], index["file"])]
     index.to_csv(_out(out_index), index=False, lineterminator="\n")
     return index
 
@@ -219,7 +279,7 @@ def adjust_across_outcomes(est: pd.DataFrame) -> pd.DataFrame:
 
 def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: str = "en",
             truth_file: str = "", cells_file: str = "", study_file: str = "", min_cell_n: int = 10,
-            figures_dir: str = "", workers: int = 1) -> pd.DataFrame:
+            figures_dir: str = "", workers: int = 1, formats: list[str] | None = None) -> pd.DataFrame:
     """Collect every model's rows into estimates.csv; write the tables (estimates, and prevalence per wijk
     and wave with small cells suppressed); draw the event-study and forest plots per city and outcome and
     the overview across cities; compare with the truth when given (synthetic data)."""
@@ -235,7 +295,10 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
     if cells_file:
         write_prevalence(pd.read_parquet(resolve(cells_file)), resolve(tables_dir), min_cell_n, language)
     if figures_dir and study_file:
-        _summary_figures(est, study_file, resolve(figures_dir), language, workers)
+        from wijkeffect.figures.style import use_formats
+
+        with use_formats(formats):
+            _summary_figures(est, study_file, resolve(figures_dir), language, workers)
     if truth_file and resolve(truth_file).exists():
         truth = yaml.safe_load(resolve(truth_file).read_text())
         est = est.copy()

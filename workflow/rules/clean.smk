@@ -12,4 +12,4 @@ rule clean_wave:
     log:
         f"logs/{STUDY.name}/clean/{{source}}_{{wave}}.log",
     shell:
-        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
+        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} --log {log}"

@@ -1,17 +1,25 @@
-# Helpers shared by the rules: the study, the wildcards' values, and notebook parameters.
+# Helpers shared by the rules: the study, the wildcards' values, notebook parameters and parameter files.
 import json
 import shlex
 import sys
+from pathlib import Path
+
+import yaml
 
 from wijkeffect.codebook import load_codebook
+from wijkeffect.config import params_key
 from wijkeffect.errors import WijkeffectError
 from wijkeffect.study import load_study
 
 STUDY = load_study(config["study"])
 RES = f"results/{STUDY.name}"
 PROC = f"data/processed/{STUDY.name}"
+PARAMS = f"{PROC}/params"
 PYTHON = sys.executable
 NOTEBOOK = f"{PYTHON} -m wijkeffect.notebook"
+HAS_GEOMETRY = "geometry" in STUDY.spec
+# png is always written: the report and the notebooks show it
+FORMATS = list(dict.fromkeys([*config.get("figure_formats", ["pdf", "svg", "png"]), "png"]))
 
 
 def _subset(key, allowed):
@@ -33,7 +41,6 @@ wildcard_constraints:
     source="[A-Za-z0-9_-]+",
     wave="[0-9]{4}",
     city="ALL|GM[0-9]{4}",
-    outcome="|".join(OUTCOMES),
 
 
 def params_json(**kw):
@@ -41,9 +48,34 @@ def params_json(**kw):
     return shlex.quote(json.dumps(kw))
 
 
+PARAM_VALUES = {}
+
+
+def param_file(name, **values):
+    """A stage's config values as an input file named by their hash (wijkeffect.config.params_key): a
+    config edit names a new file, made by rule stage_params, so exactly the dependent jobs rerun; a dry
+    run (-n) changes nothing on disk."""
+    key = params_key(name, values)
+    PARAM_VALUES[key] = values
+    return f"{PARAMS}/{key}.json"
+
+
+def codebook_chain(path):
+    """A codebook and every base it extends: editing any of them reruns the wave."""
+    files, here = [str(path)], Path(path)
+    while True:
+        data = yaml.safe_load(here.read_text(encoding="utf-8")) or {}
+        if "extends" not in data:
+            return files
+        here = (here.parent / str(data["extends"])).resolve()
+        files.append(str(here))
+
+
 def wave_codebook(wildcards):
-    cb = CODEBOOKS[f"{wildcards.source}_{wildcards.wave}"]
-    return [str(cb.path), str(cb.file)]
+    key = f"{wildcards.source}_{wildcards.wave}"
+    cb = CODEBOOKS[key]
+    return [*codebook_chain(cb.path), str(cb.file),
+            param_file(f"clean_{key}", thresholds=config["thresholds"], codebook=WAVES[key]["codebook"])]
 
 
 def clean_params(wildcards, output):
@@ -57,20 +89,21 @@ def cleaned_waves():
 
 
 def study_inputs():
-    files = [str(STUDY.path), STUDY.spec["lookup"]]
+    files = [config["study"], STUDY.spec["lookup"]]
     if isinstance(STUDY.spec["treated"], dict):
         files.append(STUDY.spec["treated"]["file"])
+    files += list(STUDY.spec.get("crosswalks", {}).values())
     return files
 
 
 def estimate_outputs():
-    return [f"{RES}/estimates/{c}/{o}.csv" for c in CITY_IDS for o in OUTCOMES]
+    return [f"{RES}/estimates/{c}.csv" for c in CITY_IDS]
 
 
 STAGE_NOTEBOOKS = {
     "clean": [f"{RES}/notebooks/clean/{k}.ipynb" for k in WAVES],
     "panel": [f"{RES}/notebooks/panel/panel.ipynb"],
-    "estimate": [f"{RES}/notebooks/estimate/{c}_{o}.ipynb" for c in CITY_IDS for o in OUTCOMES],
+    "estimate": [f"{RES}/notebooks/estimate/{c}.ipynb" for c in CITY_IDS],
     "summary": [f"{RES}/notebooks/summary/summary.ipynb"],
     "figures": [f"{RES}/notebooks/figures/{c}.ipynb" for c in CITIES],
 }
@@ -102,8 +135,22 @@ def effect_report_outputs():
     return out
 
 
+def figures_outputs():
+    """Per city: the figure index and notebook, and the change map when the study has wijk geometry."""
+    out = dict(index=f"{RES}/figures/{{city}}/index.csv", nb=f"{RES}/notebooks/figures/{{city}}.ipynb")
+    if HAS_GEOMETRY:
+        out["map"] = report(f"{RES}/figures/{{city}}/map_{{city}}.png", caption="../report/map.rst",
+                            category="{city}", subcategory="Map", labels={"city": "{city}", "figure": "change map"})
+    return out
+
+
 def all_outputs():
     return [*all_results(), f"{RES}/audit.txt"]
+
+
+def panel_inputs():
+    return dict(nb="notebooks/panel.ipynb", waves=cleaned_waves(), study=study_inputs(),
+                params=param_file("panel", waves=cleaned_waves(), study=config["study"]))
 
 
 def panel_params(wildcards, input, output):
@@ -111,23 +158,69 @@ def panel_params(wildcards, input, output):
                        out_cells=output.cells, out_accounting=output.accounting, out_balance=output.balance)
 
 
+def estimate_param_file(wildcards):
+    return param_file(f"estimate_{wildcards.city}", models=config["models"], model_options=config["model_options"],
+                      inference=config["inference"], seed=config["seed"], outcomes=OUTCOMES)
+
+
 def estimate_params(wildcards, input, output):
-    return params_json(study=STUDY.name, city=wildcards.city, outcome=wildcards.outcome, cells_file=input.cells,
-                       respondents_file=input.respondents, models=config["models"],
+    return params_json(study=STUDY.name, city=wildcards.city, outcomes=OUTCOMES, cells_file=input.cells,
+                       respondents_dir=input.respondents, models=config["models"],
                        model_options=config["model_options"], inference=config["inference"], seed=config["seed"],
                        out_csv=output.csv)
+
+
+def figures_param_file(wildcards):
+    return param_file(f"figures_{wildcards.city}", outcomes=OUTCOMES, min_cell_n=config["min_cell_n"],
+                      breaks=config["map_breaks"], language=config["language"], width=config["figure_width"],
+                      formats=FORMATS, geometry=STUDY.spec.get("geometry"))
 
 
 def figures_params(wildcards, input, output):
     return params_json(study_file=config["study"], city=wildcards.city, cells_file=input.cells, outcomes=OUTCOMES,
                        min_cell_n=config["min_cell_n"], breaks=config["map_breaks"], language=config["language"],
                        out_dir=f"{RES}/figures/{wildcards.city}", out_index=output.index,
-                       width=config["figure_width"])
+                       width=config["figure_width"], formats=FORMATS)
+
+
+def summary_inputs():
+    truth = [config["truth"]] if config.get("truth") else []
+    return dict(nb="notebooks/summary.ipynb", estimates=estimate_outputs(), cells=f"{PROC}/wijk_period.parquet",
+                truth=truth, params=param_file("summary", language=config["language"], truth=config.get("truth", ""),
+                                               min_cell_n=config["min_cell_n"], formats=FORMATS, cities=CITIES,
+                                               outcomes=OUTCOMES))
 
 
 def summary_params(wildcards, input, output, threads):
-    truth = config.get("truth", "")
     return params_json(inputs=list(input.estimates), out_estimates=output.estimates, tables_dir=f"{RES}/tables",
-                       language=config["language"], truth_file=truth, cells_file=input.cells,
+                       language=config["language"], truth_file=config.get("truth", ""), cells_file=input.cells,
                        study_file=config["study"], min_cell_n=config["min_cell_n"],
-                       figures_dir=f"{RES}/figures", workers=threads)
+                       figures_dir=f"{RES}/figures", workers=threads, formats=FORMATS)
+
+
+wildcard_constraints:
+    key="[A-Za-z0-9_-]+\.[0-9a-f]{12}",
+
+
+def write_stage_params(path, key):
+    from wijkeffect.config import write_params
+
+    if key not in PARAM_VALUES:
+        raise WijkeffectError(f"{path}: no stage takes these parameters (key {key}); expected a file named by "
+                              "a stage of this config")
+    write_params(path, PARAM_VALUES[key])
+
+
+def _register_stage_params():
+    """Name every stage's parameter file at parse time, so any process (a job, a cluster node) knows them."""
+    from types import SimpleNamespace as W
+
+    for w in config["waves"]:
+        wave_codebook(W(source=w["source"], wave=str(w["wave"])))
+    for c in CITY_IDS:
+        estimate_param_file(W(city=c))
+    for c in CITIES:
+        figures_param_file(W(city=c))
+
+
+_register_stage_params()

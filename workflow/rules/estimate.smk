@@ -1,15 +1,16 @@
 rule estimate:
-    """Fit the configured models for one city (or ALL cities pooled) and one outcome."""
+    """Fit the configured models for one city (or ALL cities pooled), every outcome in its own section."""
     input:
         nb="notebooks/estimate.ipynb",
         cells=f"{PROC}/wijk_period.parquet",
-        respondents=f"{PROC}/respondents.parquet",
+        respondents=f"{PROC}/respondents",
+        params=estimate_param_file,
     output:
-        csv=f"{RES}/estimates/{{city}}/{{outcome}}.csv",
-        nb=f"{RES}/notebooks/estimate/{{city}}_{{outcome}}.ipynb",
+        csv=f"{RES}/estimates/{{city}}.csv",
+        nb=f"{RES}/notebooks/estimate/{{city}}.ipynb",
     params:
         p=estimate_params,
     log:
-        f"logs/{STUDY.name}/estimate/{{city}}_{{outcome}}.log",
+        f"logs/{STUDY.name}/estimate/{{city}}.log",
     shell:
-        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
+        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} --log {log}"

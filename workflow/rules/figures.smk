@@ -4,17 +4,15 @@ rule figures:
         nb="notebooks/figures.ipynb",
         cells=f"{PROC}/wijk_period.parquet",
         geometry=STUDY.spec.get("geometry", []),
+        params=figures_param_file,
     output:
-        index=f"{RES}/figures/{{city}}/index.csv",
-        map=report(f"{RES}/figures/{{city}}/map_{{city}}.png", caption="../report/map.rst",
-                   category="{city}", subcategory="Map", labels={"city": "{city}", "figure": "change map"}),
-        nb=f"{RES}/notebooks/figures/{{city}}.ipynb",
+        **figures_outputs(),
     params:
         p=figures_params,
     log:
         f"logs/{STUDY.name}/figures/{{city}}.log",
     shell:
-        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
+        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} --log {log}"
 
 
 rule notebooks_html:

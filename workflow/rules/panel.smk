@@ -1,11 +1,9 @@
 rule panel:
     """Link waves to the reference indeling, attach treatment, build wijk x wave cells."""
     input:
-        nb="notebooks/panel.ipynb",
-        waves=cleaned_waves(),
-        study=study_inputs(),
+        **panel_inputs(),
     output:
-        respondents=f"{PROC}/respondents.parquet",
+        respondents=directory(f"{PROC}/respondents"),
         cells=f"{PROC}/wijk_period.parquet",
         accounting=f"{RES}/panel_accounting.csv",
         balance=f"{RES}/balance.csv",
@@ -15,4 +13,4 @@ rule panel:
     log:
         f"logs/{STUDY.name}/panel.log",
     shell:
-        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
+        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} --log {log}"

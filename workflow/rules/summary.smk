@@ -1,9 +1,7 @@
 rule summary:
     """Collect all tidy rows into estimates.csv; tables; pooled effect figures and the overview."""
     input:
-        nb="notebooks/summary.ipynb",
-        estimates=estimate_outputs(),
-        cells=f"{PROC}/wijk_period.parquet",
+        **summary_inputs(),
     output:
         estimates=report(f"{RES}/estimates.csv", caption="../report/tables.rst", category="Tables"),
         tables=multiext(f"{RES}/tables/estimates", ".csv", ".md", ".tex"),
@@ -19,13 +17,14 @@ rule summary:
     log:
         f"logs/{STUDY.name}/summary.log",
     shell:
-        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
+        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} --log {log}"
 
 
 rule audit:
     """Disclosure audit of everything under results/<study>: the last rule of the workflow."""
     input:
         all_results(),
+        param_file("audit", min_cell_n=config["min_cell_n"]),
     output:
         f"{RES}/audit.txt",
     params:
@@ -33,4 +32,4 @@ rule audit:
     log:
         f"logs/{STUDY.name}/audit.log",
     shell:
-        "{PYTHON} -m wijkeffect.audit {RES} --min-cell-n {params.min_cell_n} --out {output} > {log} 2>&1"
+        "{PYTHON} -m wijkeffect.audit {RES} --min-cell-n {params.min_cell_n} --out {output} 2>&1 | tee {log}"

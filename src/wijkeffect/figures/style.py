@@ -17,6 +17,7 @@ SINGLE_COLUMN = 89 * MM
 DOUBLE_COLUMN = 183 * MM
 TREATED, CONTROL = "#D55E00", "#0072B2"
 FORMATS = ("pdf", "svg", "png")
+_formats: tuple[str, ...] = FORMATS  # what save_figure writes unless told otherwise (config figure_formats)
 # metadata without dates or versions that change between runs
 _METADATA = {
     "pdf": {"CreationDate": None, "ModDate": None, "Producer": "wijkeffect", "Creator": "wijkeffect"},
@@ -32,8 +33,25 @@ def style() -> Iterator[None]:
         yield
 
 
-def save_figure(fig: plt.Figure, stem: str | Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
+@contextmanager
+def use_formats(formats: list[str] | tuple[str, ...] | None) -> Iterator[None]:
+    """Write only these formats inside the block (e.g. PNG alone for a sweep); None keeps the current ones."""
+    global _formats
+    before = _formats
+    if formats:
+        bad = [f for f in formats if f not in FORMATS]
+        if bad:
+            raise ValueError(f"figure_formats: {bad}; expected a subset of {list(FORMATS)}")
+        _formats = tuple(f for f in FORMATS if f in formats)
+    try:
+        yield
+    finally:
+        _formats = before
+
+
+def save_figure(fig: plt.Figure, stem: str | Path, formats: tuple[str, ...] | None = None) -> list[Path]:
     """Save fig as stem.pdf/.svg/.png with fixed metadata; returns the paths and closes the figure."""
+    formats = formats or _formats
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
