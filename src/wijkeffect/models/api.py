@@ -103,7 +103,7 @@ def cluster_counts(treated_unit: np.ndarray, clusters: np.ndarray) -> tuple[int,
     return int(np.unique(cl[treated_unit]).size), int(np.unique(cl[~treated_unit]).size)
 
 
-def _check_clusters(n_treated: int, n_control: int, clustervar: str, where: str) -> None:
+def check_clusters(n_treated: int, n_control: int, clustervar: str, where: str) -> None:
     """Refuse cluster-robust inference that cannot exist: fewer than 2 treated or 2 control clusters."""
     if n_treated < 2 or n_control < 2:
         raise WijkeffectError(f"{where + ': ' if where else ''}{n_treated} treated and {n_control} control clusters "
@@ -151,7 +151,7 @@ def twfe(data: pd.DataFrame, yname: str, tname: str, idname: str, dname: str | N
         raise WijkeffectError(f"{where + ': ' if where else ''}no treated observation after the start; expected "
                               "treated units observed after their first treated period")
     nt, nc = cluster_counts(ever, d[clustervar].to_numpy())
-    _check_clusters(nt, nc, clustervar, where)
+    check_clusters(nt, nc, clustervar, where)
     x = np.column_stack([treat, xc])
     fit = wls_absorb(d[yname].to_numpy(float), x, _weights(d, weightsname),
                      [d[idname].to_numpy(), d[tname].to_numpy()], d[clustervar].to_numpy(), ssc=ssc)
@@ -206,7 +206,7 @@ def event_study(data: pd.DataFrame, yname: str, tname: str, idname: str, gname: 
                               "expected at least one post-start period")
     ever = k.notna().to_numpy()
     nt, nc = cluster_counts(ever, d[clustervar].to_numpy())
-    _check_clusters(nt, nc, clustervar, where)
+    check_clusters(nt, nc, clustervar, where)
     w = _weights(d, weightsname)
     g = _cohort(d, gname)
     if method == "sunab":
@@ -265,7 +265,7 @@ def post_difference(data: pd.DataFrame, yname: str, tname: str, idname: str, dna
     if not ever.any():
         raise WijkeffectError(f"{where + ': ' if where else ''}no treated observation after the start")
     nt, nc = cluster_counts(ever, d[clustervar].to_numpy())
-    _check_clusters(nt, nc, clustervar, where)
+    check_clusters(nt, nc, clustervar, where)
     fit = wls_absorb(d[yname].to_numpy(float), ever.astype(float)[:, None], _weights(d, weightsname), [],
                      d[clustervar].to_numpy(), ssc=ssc)
     return Result(["treated"], fit.params, fit.vcov, fit.n_obs, int(d[idname].nunique()), fit.n_clusters, nt,

@@ -21,7 +21,10 @@ import pandas as pd
 from wijkeffect.errors import WijkeffectError
 from wijkeffect.models.fe import check_ssc, codes
 from wijkeffect.models.design import design, logit_fit  # noqa: F401  (logit_fit re-exported)
+from wijkeffect.models.api import check_clusters, cluster_counts
+from wijkeffect.models.inference import few_clusters as few
 from wijkeffect.models.tidy import Context, t_row
+from wijkeffect.models.twfe import cluster_column, where
 
 TERMS = {  # name -> contrast over [a, g, b1, b2, c1, c2]
     "slope_before_control": [0, 0, 1, 0, 0, 0],
@@ -54,7 +57,7 @@ def _rows(ctx: Context, beta: np.ndarray, vcov: np.ndarray, group: str, g: int, 
 
 
 def segmented(resp: pd.DataFrame, ctx: Context, covariates: list[str] | None = None, method: str = "logit",
-              cluster: str = "wijk", ssc: str = "fixest") -> list[dict]:
+              cluster: str = "wijk", ssc: str = "fixest", few_clusters: int = 10) -> list[dict]:
     """Per start group: slopes before/after, slope changes and their difference (log-odds and OR)."""
     covariates = list(covariates or [])
     base = resp[resp[ctx.outcome].notna() & resp["interview_date"].notna()]
@@ -78,6 +81,8 @@ def segmented(resp: pd.DataFrame, ctx: Context, covariates: list[str] | None = N
         w = d["weight"].to_numpy(float)
         w = w / w.mean()
         cl = (d["wijk_code"] if cluster == "wijk" else d["gemeente_code"]).to_numpy()
+        nt, nc = cluster_counts(treated[ok] > 0, cl)
+        check_clusters(nt, nc, cluster_column(cluster), f"{where(ctx)}, group {group}")
         if method == "gee":
             import statsmodels.api as sm
 
@@ -92,6 +97,7 @@ def segmented(resp: pd.DataFrame, ctx: Context, covariates: list[str] | None = N
             inference = f"cluster_{cluster}_cr1_{ssc}"
         else:
             raise WijkeffectError(f"segmented: method {method!r}; expected 'logit' or 'gee'")
+        inference += few(nt, few_clusters)
         g = int(np.unique(cl).size)
         common = dict(n_obs=len(d), n_wijken=d["wijk_code"].nunique(), n_clusters=g, inference=inference,
                       weights="survey (sampling weights, pseudo-likelihood)", covariates="+".join(covariates))
