@@ -97,10 +97,23 @@ def _weights(data: pd.DataFrame, weightsname: str | None) -> np.ndarray:
     return np.ones(len(data)) if weightsname is None else pd.to_numeric(data[weightsname]).to_numpy(float)
 
 
-def cluster_counts(treated_unit: np.ndarray, clusters: np.ndarray) -> tuple[int, int]:
+def cluster_counts(treated_unit: np.ndarray, clusters) -> tuple[int, int]:
     """(clusters holding a treated unit's rows, clusters holding a never-treated unit's rows)."""
     cl = codes(clusters)
-    return int(np.unique(cl[treated_unit]).size), int(np.unique(cl[~treated_unit]).size)
+    g = int(cl.max(initial=-1)) + 1
+    return (int((np.bincount(cl[treated_unit], minlength=g) > 0).sum()),
+            int((np.bincount(cl[~treated_unit], minlength=g) > 0).sum()))
+
+
+def _levels(d: pd.DataFrame, idname: str, tname: str, clustervar: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense codes of unit, period and cluster (factorised once: Arrow strings are slow to convert)."""
+    unit, period = codes(d[idname]), codes(d[tname])
+    return unit, period, unit if clustervar == idname else codes(d[clustervar])
+
+
+def _n_units(unit: np.ndarray, keep: np.ndarray | None) -> int:
+    u = unit if keep is None else unit[keep]
+    return int((np.bincount(u) > 0).sum()) if u.size else 0
 
 
 def check_clusters(n_treated: int, n_control: int, clustervar: str, where: str) -> None:
@@ -150,13 +163,12 @@ def twfe(data: pd.DataFrame, yname: str, tname: str, idname: str, dname: str | N
     if treat.max(initial=0) == 0:
         raise WijkeffectError(f"{where + ': ' if where else ''}no treated observation after the start; expected "
                               "treated units observed after their first treated period")
-    nt, nc = cluster_counts(ever, d[clustervar].to_numpy())
+    unit, period, cl = _levels(d, idname, tname, clustervar)
+    nt, nc = cluster_counts(ever, cl)
     check_clusters(nt, nc, clustervar, where)
     x = np.column_stack([treat, xc])
-    fit = wls_absorb(d[yname].to_numpy(float), x, _weights(d, weightsname),
-                     [d[idname].to_numpy(), d[tname].to_numpy()], d[clustervar].to_numpy(), ssc=ssc)
-    used = fit.keep if fit.keep is not None else np.ones(len(d), bool)
-    return Result(["D", *names], fit.params, fit.vcov, fit.n_obs, int(d.loc[used, idname].nunique()), fit.n_clusters,
+    fit = wls_absorb(d[yname].to_numpy(float), x, _weights(d, weightsname), [unit, period], cl, ssc=ssc)
+    return Result(["D", *names], fit.params, fit.vcov, fit.n_obs, _n_units(unit, fit.keep), fit.n_clusters,
                   nt, _label(cluster_label or clustervar, ssc, nt, few),
                   weights_label or (weightsname or "none"), covariates)
 
@@ -205,7 +217,8 @@ def event_study(data: pd.DataFrame, yname: str, tname: str, idname: str, gname: 
         raise WijkeffectError(f"{where + ': ' if where else ''}no treated unit is observed after its start; "
                               "expected at least one post-start period")
     ever = k.notna().to_numpy()
-    nt, nc = cluster_counts(ever, d[clustervar].to_numpy())
+    unit, period, cl = _levels(d, idname, tname, clustervar)
+    nt, nc = cluster_counts(ever, cl)
     check_clusters(nt, nc, clustervar, where)
     w = _weights(d, weightsname)
     g = _cohort(d, gname)
@@ -219,8 +232,7 @@ def event_study(data: pd.DataFrame, yname: str, tname: str, idname: str, gname: 
         evs = sorted(int(v) for v in k.dropna().unique() if v != ref)
         cols = [(k == v).to_numpy(float) for v in evs]
     x = np.column_stack([*cols, xc])
-    fit = wls_absorb(d[yname].to_numpy(float), x, w, [d[idname].to_numpy(), d[tname].to_numpy()],
-                     d[clustervar].to_numpy(), ssc=ssc)
+    fit = wls_absorb(d[yname].to_numpy(float), x, w, [unit, period], cl, ssc=ssc)
     nk = len(cols)
     beta, vcov = fit.params[:nk], fit.vcov[:nk, :nk]
     detail = None
@@ -243,9 +255,8 @@ def event_study(data: pd.DataFrame, yname: str, tname: str, idname: str, gname: 
         f_stat = float(b @ np.linalg.pinv(v) @ b) / len(leads)
         tests.append(dict(term="pretrend_wald", statistic=f_stat, p_value=float(fdtrc(len(leads), fit.df, f_stat)),
                           df1=len(leads), df2=fit.df))
-    used = fit.keep if fit.keep is not None else np.ones(len(d), bool)
     label = _label(cluster_label or clustervar, ssc, nt, few)
-    return Result(terms, np.asarray(beta), np.asarray(vcov), fit.n_obs, int(d.loc[used, idname].nunique()),
+    return Result(terms, np.asarray(beta), np.asarray(vcov), fit.n_obs, _n_units(unit, fit.keep),
                   fit.n_clusters, nt, label, weights_label or (weightsname or "none"), covariates, tests, detail)
 
 

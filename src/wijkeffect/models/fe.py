@@ -29,6 +29,8 @@ import pandas as pd
 def codes(values: pd.Series | np.ndarray) -> np.ndarray:
     """Dense integer codes 0..k-1 for any labels (a Series is factorised in place: Arrow strings stay fast)."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        if values.size and values.min() == 0 and (np.bincount(values) > 0).all():
+            return values.astype(np.int64, copy=False)  # already dense codes
         uniq, inv = np.unique(values, return_inverse=True)
         return inv.astype(np.int64)
     return pd.factorize(values if isinstance(values, pd.Series) else np.asarray(values), sort=True)[0]
@@ -94,15 +96,16 @@ def cluster_vcov(xw: np.ndarray, resid: np.ndarray, w: np.ndarray, clusters: np.
     scores = xw * (w * resid)[:, None]
     g = int(clusters.max()) + 1
     s = np.column_stack([np.bincount(clusters, weights=scores[:, j], minlength=g) for j in range(xw.shape[1])])
-    n_g = int(np.unique(clusters).size)
+    n_g = int((np.bincount(clusters, minlength=g) > 0).sum())
     meat = s.T @ s
     return n_g / (n_g - 1) * bread @ meat @ bread, n_g
 
 
 def nested_in(f: np.ndarray, clusters: np.ndarray) -> bool:
-    """Whether every level of factor f lies within a single cluster."""
-    pairs = f.astype(np.int64) * (int(clusters.max()) + 1) + clusters
-    return np.unique(pairs).size == np.unique(f).size
+    """Whether every level of factor f (dense codes) lies within a single cluster."""
+    first = np.empty(int(f.max()) + 1, dtype=np.int64)
+    first[f] = clusters  # any one cluster per level; nested iff every row agrees with it
+    return bool((first[f] == clusters).all())
 
 
 def drop_singletons(fac: list[np.ndarray]) -> np.ndarray:
@@ -132,7 +135,7 @@ def dof_k(k: int, fac: list[np.ndarray], clusters: np.ndarray, ssc: str) -> int:
     """K in (n-1)/(n-K): k regressors plus the fixed effects the convention counts (module docstring)."""
     if not fac or ssc == "g_only":
         return k
-    sizes = [int(np.unique(f).size) for f in fac]
+    sizes = [int(f.max()) + 1 for f in fac]  # dense codes
     nested = [nested_in(f, clusters) for f in fac]
     if ssc == "fixest":
         k_fe = sum(sizes) - (len(fac) - 1)
@@ -144,6 +147,16 @@ def dof_k(k: int, fac: list[np.ndarray], clusters: np.ndarray, ssc: str) -> int:
     if len(rest) >= 2:
         redundant[1] = mobility_groups(rest[0][0], rest[1][0])
     return k + sum(s for _, s in rest) - sum(redundant) + int(any(nested))
+
+
+def gram_rank(gram: np.ndarray, tol: float = 1e-10) -> int:
+    """Rank of X'WX scaled to unit diagonal (a column absorbed by the effects has ~0 and does not count)."""
+    d = np.sqrt(np.clip(np.diag(gram), 0, None))
+    live = d > tol * float(d.max(initial=0.0))
+    if not live.any():
+        return 0
+    g = gram[np.ix_(live, live)] / np.outer(d[live], d[live])
+    return int(np.linalg.matrix_rank(g, tol=tol, hermitian=True))
 
 
 def wls_absorb(y: np.ndarray, x: np.ndarray, w: np.ndarray, factors: list, clusters,
@@ -185,14 +198,13 @@ def wls_absorb(y: np.ndarray, x: np.ndarray, w: np.ndarray, factors: list, clust
         yx = demean(np.column_stack([y, x, *dummies]) if dummies else np.column_stack([y, x]), big, w)
     yt, xt = yx[:, 0], yx[:, 1:]
     xtw = xt * w[:, None]
-    bread = np.linalg.pinv(xtw.T @ xt)
+    gram = xtw.T @ xt
+    bread = np.linalg.pinv(gram)
     beta = bread @ (xtw.T @ yt)
     resid = yt - xt @ beta
     vcov, g = cluster_vcov(xt, resid, w, cl, bread)
-    sw = np.sqrt(w)[:, None]
-    rank = int(np.linalg.matrix_rank(xt * sw))
-    rank_x = rank - (int(np.linalg.matrix_rank(xt[:, k:] * sw)) if n_dummies else 0)
-    kk = dof_k(rank_x if fac else rank, fac, cl, ssc)
+    rank_x = gram_rank(gram) - (gram_rank(gram[k:, k:]) if n_dummies else 0)
+    kk = dof_k(rank_x, fac, cl, ssc)
     n = len(y)
     if ssc != "g_only":
         vcov = vcov * (n - 1) / (n - kk)
