@@ -141,7 +141,8 @@ def test_conventions_differ_where_they_should(data):
 
 def test_segmented_logit_ssc_matches_statsmodels():
     """Logit cluster sandwich: "fixest" == statsmodels Logit(cov_type='cluster') with its default
-    use_correction (G/(G-1) * (n-1)/(n-K)); "g_only" drops (n-1)/(n-K)."""
+    use_correction (G/(G-1) * (n-1)/(n-K), R fixest feglm's default too); "reghdfe" and "g_only" drop
+    (n-1)/(n-K), as Stata's logit, vce(cluster) (Stata [P] _robust, Methods and formulas: (n-1)/(n-K) for regress only)."""
     import statsmodels.api as sm
 
     from wijkeffect.models.design import logit_fit
@@ -155,8 +156,11 @@ def test_segmented_logit_ssc_matches_statsmodels():
     beta, v = logit_fit(y, x, None, cl, ssc="fixest")
     np.testing.assert_allclose(beta, ref.params, rtol=1e-8)
     np.testing.assert_allclose(np.sqrt(np.diag(v)), ref.bse, rtol=1e-8)
-    _, v0 = logit_fit(y, x, None, cl, ssc="g_only")
-    np.testing.assert_allclose(v0 * (n - 1) / (n - 3), v, rtol=1e-12)
+    ref0 = sm.Logit(y, x).fit(disp=0, cov_type="cluster", cov_kwds={"groups": cl, "use_correction": False})
+    g = np.unique(cl).size
+    for ssc in ("g_only", "reghdfe"):
+        _, v0 = logit_fit(y, x, None, cl, ssc=ssc)
+        np.testing.assert_allclose(np.sqrt(np.diag(v0)), ref0.bse * np.sqrt(g / (g - 1)), rtol=1e-8)
 
 
 def test_unknown_convention_is_an_error(data):

@@ -52,8 +52,9 @@ def logit_fit(y: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, cluster
               tol: float = 1e-10, maxiter: int = 100, ssc: str = "g_only") -> tuple[np.ndarray, np.ndarray]:
     """Weighted logistic regression by Newton-Raphson; covariance: inverse Hessian, or a cluster sandwich.
 
-    Clustered: ssc "g_only" scales by G/(G-1); "fixest" and "reghdfe" (no absorbed effects here, so
-    they agree, as Stata's logit vce(cluster)) by G/(G-1) * (n-1)/(n-K).
+    Clustered: ssc "fixest" scales by G/(G-1) * (n-1)/(n-K) (R fixest's feglm default; statsmodels'
+    cluster correction); "reghdfe" and "g_only" by G/(G-1), as Stata's logit, vce(cluster) does
+    (Stata applies (n-1)/(n-K) to regress only).
     """
     w = np.ones(len(y)) if w is None else w
     beta = np.zeros(x.shape[1])
@@ -76,5 +77,5 @@ def logit_fit(y: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, cluster
     scores = x * (w * (y - p))[:, None]
     s = np.column_stack([np.bincount(cl, weights=scores[:, j], minlength=g) for j in range(x.shape[1])])
     n, k = len(y), x.shape[1]
-    factor = g / (g - 1) * ((n - 1) / (n - k) if ssc in ("fixest", "reghdfe") else 1.0)
+    factor = g / (g - 1) * ((n - 1) / (n - k) if ssc == "fixest" else 1.0)
     return beta, factor * bread @ (s.T @ s) @ bread

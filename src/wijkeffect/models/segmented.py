@@ -8,8 +8,8 @@ slope before = b1 (control), b1 + c1 (treated); slope after = slope before + slo
 slope change = b2 (control), b2 + c2 (treated); difference in slope change = c2. The trend is
 continuous at the start (no level jump), as in URBAN40. Reported on the log-odds scale and as
 odds ratios. Survey weights are sampling weights in a pseudo-likelihood. Inference: cluster sandwich
-by wijk, `ssc` "fixest"/"reghdfe" (default; G/(G-1) * (n-1)/(n-K), as Stata's logit vce(cluster)) or
-"g_only" (G/(G-1)), t(G-1); or `method="gee"`: statsmodels GEE with an exchangeable working
+by wijk, `ssc` "fixest" (default; G/(G-1) * (n-1)/(n-K), R fixest's feglm) or "reghdfe"/"g_only"
+(G/(G-1), as Stata's logit, vce(cluster)), t(G-1); or `method="gee"`: statsmodels GEE with an exchangeable working
 correlation within wijk (robust covariance).
 """
 
