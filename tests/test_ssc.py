@@ -142,7 +142,8 @@ def test_conventions_differ_where_they_should(data):
 def test_segmented_logit_ssc_matches_statsmodels():
     """Logit cluster sandwich: "fixest" == statsmodels Logit(cov_type='cluster') with its default
     use_correction (G/(G-1) * (n-1)/(n-K), R fixest feglm's default too); "reghdfe" and "g_only" drop
-    (n-1)/(n-K), as Stata's logit, vce(cluster) (Stata [P] _robust, Methods and formulas: (n-1)/(n-K) for regress only)."""
+    (n-1)/(n-K), as Stata's logit, vce(cluster) (Stata [P] _robust, Methods and formulas: (n-1)/(n-K)
+    for regress only)."""
     import statsmodels.api as sm
 
     from wijkeffect.models.design import logit_fit

@@ -84,7 +84,8 @@ def _need(data: pd.DataFrame, **cols: str | None) -> None:
     """Every named column exists, or an error naming the argument and the column."""
     for arg, col in cols.items():
         if col is not None and col not in data:
-            raise WijkeffectError(f"{arg}={col!r}: no such column; expected one of {sorted(map(str, data.columns))[:20]}")
+            raise WijkeffectError(f"{arg}={col!r}: no such column; expected one of "
+                                  f"{sorted(map(str, data.columns))[:20]}")
 
 
 def _cohort(data: pd.DataFrame, gname: str) -> pd.Series:
@@ -204,6 +205,9 @@ def event_study(data: pd.DataFrame, yname: str, tname: str, idname: str, gname: 
     check_ssc(ssc)
     if method not in METHODS:
         raise WijkeffectError(f"event_study: method {method!r}; expected one of {list(METHODS)}")
+    if method == "sunab" and pooled_post:
+        raise WijkeffectError("event_study: pooled_post=True with method 'sunab'; expected one of them (the "
+                              "interaction-weighted pooled effect is the 'att' row)")
     clustervar = clustervar or idname
     d, xc, names, covariates = _prepare(data, yname, tname, idname, clustervar, weightsname, covariates,
                                         dict(gname=gname))

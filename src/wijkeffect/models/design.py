@@ -26,7 +26,8 @@ def covariate_matrix(data: pd.DataFrame, covariates: list[str]) -> tuple[np.ndar
     ok = np.ones(len(data), dtype=bool)
     for c in covariates:
         if c not in data:
-            raise WijkeffectError(f"covariate {c!r}: no such column; expected one of {sorted(map(str, data.columns))[:20]}")
+            raise WijkeffectError(f"covariate {c!r}: no such column; expected one of "
+                                  f"{sorted(map(str, data.columns))[:20]}")
         if is_categorical(data[c], c):
             cat = data[c].astype("category")
             ok &= cat.notna().to_numpy()

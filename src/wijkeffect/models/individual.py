@@ -13,7 +13,8 @@ import pandas as pd
 
 from wijkeffect.errors import WijkeffectError
 from wijkeffect.models import api
-from wijkeffect.models.design import CATEGORICAL, design  # noqa: F401  (re-exported: models.staggered imports design here)
+# re-exported: models.staggered and older callers import design from here
+from wijkeffect.models.design import CATEGORICAL, design  # noqa: F401
 from wijkeffect.models.tidy import Context
 from wijkeffect.models.twfe import cluster_column, where
 from wijkeffect.roles import ROLES
