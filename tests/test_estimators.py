@@ -54,15 +54,16 @@ def test_staggered_with_a_single_start_equals_the_2x2_did(sim):
 
 
 def test_twfe_individual_matches_linearmodels_absorbingls(sim):
-    """Coefficient and SE to 4 significant digits; stated correction: ours = CR1 = G/(G-1) x
-    AbsorbingLS(cov_type='clustered', debiased=False), absorbed effects not counted."""
+    """Coefficient and SE to 4 significant digits; stated correction: ours with ssc="g_only" = G/(G-1) x
+    AbsorbingLS(cov_type='clustered', debiased=False), absorbed effects not counted. (The default
+    convention became fixest's CR1; tests/test_ssc.py checks each convention against pyfixest.)"""
     from linearmodels.iv.absorbing import AbsorbingLS
 
     from wijkeffect.models.individual import design
 
     r, _ = sim
     covs = ["age", "sex", "education", "migration_background"]
-    ours = get_model("twfe_individual")(r, CTX, covariates=covs)[0]
+    ours = get_model("twfe_individual")(r, CTX, covariates=covs, ssc="g_only")[0]
     d = r[r["smoker"].notna()]
     x, names, ok = design(d, covs)
     d, x = d[ok], x[ok]

@@ -58,7 +58,7 @@ def match_controls(features: pd.DataFrame, treated: list[str], candidates: dict[
         inv = np.linalg.inv(cov)
         points = z
     elif method == "propensity":
-        from wijkeffect.models.segmented import logit_fit
+        from wijkeffect.models.design import logit_fit
 
         x = np.column_stack([np.ones(len(f)), ((f - f.mean()) / f.std(ddof=0).replace(0, 1)).to_numpy()])
         y = f.index.isin(treated).astype(float)

@@ -7,10 +7,9 @@ import pandas as pd
 
 from wijkeffect.geo import check_unlinked, link, read_crosswalk, read_lookup
 from wijkeffect.paths import resolve
+from wijkeffect.roles import ROLES  # noqa: F401  (re-exported for callers of panel.ROLES)
 from wijkeffect.schema import OUTCOMES
 from wijkeffect.study import Study
-
-ROLES = ("treated", "control")
 
 
 def attach_treatment(df: pd.DataFrame, study: Study, matched: set[str] | None = None
@@ -101,7 +100,11 @@ def build_respondents(waves: list[pd.DataFrame], study: Study
 
 
 def build_cells(resp: pd.DataFrame, outcomes: tuple[str, ...] | list[str] = OUTCOMES) -> pd.DataFrame:
-    """Wijk x wave x outcome cells: n, weight sums, weighted mean, Kish effective n, share post."""
+    """Wijk x wave x outcome cells: n, weight sums, weighted mean and its standard error, Kish effective n, share post.
+
+    se = weighted SD / sqrt(n_eff), the weighted SD from sum w (y - mean)^2 / sum w: for a 0/1 outcome
+    exactly sqrt(p (1 - p) / n_eff), and the same formula serves continuous outcomes.
+    """
     keys = ["gemeente_code", "wijk_code", "wave"]
     parts = []
     for o in outcomes:
@@ -110,16 +113,19 @@ def build_cells(resp: pd.DataFrame, outcomes: tuple[str, ...] | list[str] = OUTC
         w = sub["weight"].astype(float)
         sub["w"], sub["w2"], sub["wy"], sub["wpost"] = w, w * w, w * sub["y"], w * sub["post"]
         g = sub.groupby(keys, observed=True, sort=True)
+        cell_mean = g["wy"].transform("sum") / g["w"].transform("sum")
+        sub["wdev2"] = w * (sub["y"] - cell_mean) ** 2  # centred on the cell mean: no cancellation
+        g = sub.groupby(keys, observed=True, sort=True)
         cells = g.agg(n=("y", "size"), sum_w=("w", "sum"), sum_w2=("w2", "sum"), sum_wy=("wy", "sum"),
-                      sum_wpost=("wpost", "sum"), role=("role", "first"), group=("group", "first"),
-                      start=("start", "first")).reset_index()
+                      sum_wdev2=("wdev2", "sum"), sum_wpost=("wpost", "sum"), role=("role", "first"),
+                      group=("group", "first"), start=("start", "first")).reset_index()
         cells["outcome"] = o
         parts.append(cells)
     c = pd.concat(parts, ignore_index=True)
     c["mean"] = c["sum_wy"] / c["sum_w"]
     c["D"] = c["sum_wpost"] / c["sum_w"]
     c["n_eff"] = c["sum_w"] ** 2 / c["sum_w2"]
-    c["se"] = np.sqrt(c["mean"] * (1 - c["mean"]) / c["n_eff"])
+    c["se"] = np.sqrt(c["sum_wdev2"] / c["sum_w"] / c["n_eff"])
     cols = ["outcome", "gemeente_code", "wijk_code", "wave", "role", "group", "start", "n", "sum_w", "sum_w2",
             "n_eff", "mean", "se", "D"]
     return c[cols].sort_values(["outcome", "wijk_code", "wave"]).reset_index(drop=True)

@@ -12,7 +12,7 @@ from typing import Callable
 MODELS: dict[str, tuple[str, str]] = {
     "twfe": ("wijkeffect.models.twfe:twfe_cells", "cells"),
     "naive": ("wijkeffect.models.naive:naive_post_difference", "cells"),
-    "event_study": ("wijkeffect.models.event:event_study", "cells"),
+    "event_study": ("wijkeffect.models.event:event_study", "both"),
     "twfe_individual": ("wijkeffect.models.individual:twfe_individual", "respondents"),
     "segmented": ("wijkeffect.models.segmented:segmented", "respondents"),
     "staggered": ("wijkeffect.models.staggered:staggered", "both"),

@@ -1,59 +1,57 @@
-"""`event_study`: leads and lags around each wijk's start on wijk x wave cells, reference period -1.
+"""`event_study`: leads and lags around each wijk's start, reference period -1 (models.api.event_study).
 
 Event time k counts waves (not years): k = 0 is a wijk's first wave after its start, k = -1 the
 last wave before it (the reference). A joint Wald test of all leads (k <= -2) = 0, with the
 cluster-robust covariance, gives the pre-trend p-value (F with q and G-1 degrees of freedom).
+Without covariates it runs on wijk x wave cells (cell-n weights); with covariates on respondents
+(survey weights as sampling weights), each respondent carrying the wijk's event time.
+`method: sunab`: Sun and Abraham's (2021) interaction-weighted estimator for staggered starts
+(cohort = first post-start wave, never-treated controls), plus the overall `att`.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
-from scipy.special import fdtrc
 
 from wijkeffect.errors import WijkeffectError
-from wijkeffect.models.fe import wls_absorb
-from wijkeffect.models.tidy import Context, t_row
-from wijkeffect.panel import ROLES
+from wijkeffect.models import api
+from wijkeffect.models.tidy import Context
+from wijkeffect.models.twfe import cluster_column, study_cells, where
+from wijkeffect.roles import ROLES
+
+
+def cohorts(cells: pd.DataFrame) -> pd.Series:
+    """First post-start wave per treated wijk (its cohort)."""
+    return cells[cells["D"] > 0].groupby("wijk_code")["wave"].min()
 
 
 def event_time(cells: pd.DataFrame) -> pd.Series:
     """Waves since the first post-start wave, per treated cell; NaN for controls."""
-    waves = np.sort(cells["wave"].unique())
-    idx = pd.Series(np.arange(len(waves)), index=waves)
-    first = cells[cells["D"] > 0].groupby("wijk_code")["wave"].min().map(idx)
-    # plain floats: a nullable Int64 would turn comparisons for controls into NA, not False
-    return (cells["wave"].map(idx) - cells["wijk_code"].map(first)).astype(float)
+    return api.event_time(cells.assign(g=cells["wijk_code"].map(cohorts(cells))), "wave", "g")
 
 
-def event_study(cells: pd.DataFrame, ctx: Context, cluster: str = "wijk", pooled_post: bool = False) -> list[dict]:
+def event_study(cells: pd.DataFrame, ctx: Context, resp: pd.DataFrame | None = None, cluster: str = "wijk",
+                pooled_post: bool = False, covariates: list[str] | None = None, method: str = "dummies",
+                ssc: str = "fixest", few_clusters: int = 10) -> list[dict]:
     """Event-time coefficients and the joint pre-trend test; pooled_post=True pools all lags (= twfe)."""
-    d = cells[(cells["outcome"] == ctx.outcome) & cells["role"].isin(ROLES)].reset_index(drop=True)
-    k = event_time(d)
-    if k.notna().sum() == 0:
-        raise WijkeffectError(f"study {ctx.study}, city {ctx.city}, outcome {ctx.outcome}: no treated wijk is "
-                              "observed after its start; expected at least one post-start wave")
-    if pooled_post:
-        names, cols = ["post"], [(k >= 0).to_numpy(float)]
+    covariates = list(covariates or [])
+    d = study_cells(cells, ctx)
+    g = d["wijk_code"].map(cohorts(d))
+    if g.isna().all():
+        raise WijkeffectError(f"{where(ctx)}: no treated wijk is observed after its start; expected at least one "
+                              "post-start wave")
+    common = dict(clustervar=cluster_column(cluster), ssc=ssc, method=method, pooled_post=pooled_post,
+                  few=few_clusters, where=where(ctx), cluster_label=cluster)
+    if covariates:
+        if resp is None:
+            raise WijkeffectError(f"{where(ctx)}: event_study with covariates needs respondents; expected resp=")
+        r = resp.loc[resp["role"].isin(ROLES).to_numpy() & resp[ctx.outcome].notna().to_numpy()]
+        r = r.assign(g=r["wijk_code"].map(cohorts(d)), **{ctx.outcome: r[ctx.outcome].astype(float)})
+        fit = api.event_study(r, ctx.outcome, "wave", "wijk_code", "g", weightsname="weight", covariates=covariates,
+                              weights_label="survey (sampling weights)", **common)
     else:
-        ks = sorted(int(v) for v in k.dropna().unique() if v != -1)
-        names = [f"k={v}" for v in ks]
-        cols = [(k == v).to_numpy(float) for v in ks]
-    x = np.column_stack(cols)
-    cl = d["wijk_code"] if cluster == "wijk" else d["gemeente_code"]
-    fit = wls_absorb(d["mean"].to_numpy(float), x, d["n"].to_numpy(float),
-                     [d["wijk_code"].to_numpy(), d["wave"].to_numpy()], cl.to_numpy())
-    g, se = fit.n_clusters, fit.se()
-    common = dict(n_obs=fit.n_obs, n_wijken=d["wijk_code"].nunique(), n_clusters=g,
-                  inference=f"cluster_{cluster}_cr1", weights="cell_n (survey-weighted cell means)")
-    rows = [t_row(ctx, "event_study", n, b, s, g - 1, **common) for n, b, s in zip(names, fit.params, se)]
-    leads = [i for i, n in enumerate(names) if n.startswith("k=-")]
-    if leads:
-        b, v = fit.params[leads], fit.vcov[np.ix_(leads, leads)]
-        f_stat = float(b @ np.linalg.pinv(v) @ b) / len(leads)
-        p = float(fdtrc(len(leads), g - 1, f_stat))
-        row = t_row(ctx, "event_study", "pretrend_wald", f_stat, np.nan, g - 1, **common)
-        row.update(std_error=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=p,
-                   inference=f"cluster_{cluster}_cr1 joint F({len(leads)},{g - 1}) of leads")
-        rows.append(row)
-    return rows
+        fit = api.event_study(d.assign(g=g), "mean", "wave", "wijk_code", "g", weightsname="n",
+                              weights_label="cell_n (survey-weighted cell means)", **common)
+    if method == "sunab":
+        fit.weights += "; Sun-Abraham interaction-weighted, never-treated controls"
+    return fit.rows(ctx, "event_study")

@@ -140,6 +140,28 @@ def randomization_inference(d: pd.DataFrame, ycol: str, wcol: str, reps: int = 9
     return b0, (1 + exceed) / (1 + reps)
 
 
+#: below this many treated clusters, cluster-robust t inference over-rejects (MacKinnon and Webb 2017):
+#: rows say so and the wild cluster bootstrap is the inference to report
+FEW_TREATED_CLUSTERS = 10
+
+
+def few_clusters(n_treated_clusters: int, threshold: int = FEW_TREATED_CLUSTERS) -> str:
+    """Suffix for a row's `inference` when treated clusters are few (";few_treated_clusters=3"), else ""."""
+    return f";few_treated_clusters={int(n_treated_clusters)}" if n_treated_clusters < threshold else ""
+
+
+def reported_rows(rows: pd.DataFrame) -> pd.Series:
+    """Which tidy rows a table reports (a boolean mask): per (study, city, outcome, model, term, spec) the
+    model's own first row, or, when a row of the group says few_treated_clusters and the group has a
+    wild cluster bootstrap row, that bootstrap row."""
+    by = [rows[k] for k in ["study", "city", "outcome", "model", "term", "spec"]]
+    few = rows["inference"].str.contains("few_treated_clusters=", regex=False)
+    boot = rows["inference"].str.startswith("wild_cluster")
+    use_boot = few.groupby(by).transform("any") & boot.groupby(by).transform("any")
+    first = rows.groupby(by).cumcount() == 0
+    return (first & ~use_boot) | (boot & use_boot & (boot.astype(int).groupby(by).cumsum() == 1))
+
+
 def holm(p: np.ndarray) -> np.ndarray:
     """Holm step-down adjusted p-values (family-wise error)."""
     p = np.asarray(p, float)

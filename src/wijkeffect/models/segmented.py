@@ -7,8 +7,9 @@ T marks the group's treated wijken. Per start group, against the control wijken:
 slope before = b1 (control), b1 + c1 (treated); slope after = slope before + slope change;
 slope change = b2 (control), b2 + c2 (treated); difference in slope change = c2. The trend is
 continuous at the start (no level jump), as in URBAN40. Reported on the log-odds scale and as
-odds ratios. Survey weights are sampling weights in a pseudo-likelihood. Inference: CR1 by wijk
-(sandwich, G/(G-1)), t(G-1); or `method="gee"`: statsmodels GEE with an exchangeable working
+odds ratios. Survey weights are sampling weights in a pseudo-likelihood. Inference: cluster sandwich
+by wijk, `ssc` "fixest" (default; G/(G-1) * (n-1)/(n-K), R fixest's feglm) or "reghdfe"/"g_only"
+(G/(G-1), as Stata's logit, vce(cluster)), t(G-1); or `method="gee"`: statsmodels GEE with an exchangeable working
 correlation within wijk (robust covariance).
 """
 
@@ -18,9 +19,12 @@ import numpy as np
 import pandas as pd
 
 from wijkeffect.errors import WijkeffectError
-from wijkeffect.models.fe import codes
-from wijkeffect.models.individual import design
+from wijkeffect.models.fe import check_ssc, codes
+from wijkeffect.models.design import design, logit_fit  # noqa: F401  (logit_fit re-exported)
+from wijkeffect.models.api import check_clusters, cluster_counts
+from wijkeffect.models.inference import few_clusters as few
 from wijkeffect.models.tidy import Context, t_row
+from wijkeffect.models.twfe import cluster_column, where
 
 TERMS = {  # name -> contrast over [a, g, b1, b2, c1, c2]
     "slope_before_control": [0, 0, 1, 0, 0, 0],
@@ -39,32 +43,6 @@ def half_year(dates: pd.Series) -> np.ndarray:
     return (d.dt.year * 2 + (d.dt.month > 6)).to_numpy(float)
 
 
-def logit_fit(y: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, clusters: np.ndarray | None = None,
-              tol: float = 1e-10, maxiter: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted logistic regression by Newton-Raphson; covariance: inverse Hessian, or CR1 sandwich."""
-    w = np.ones(len(y)) if w is None else w
-    beta = np.zeros(x.shape[1])
-    for _ in range(maxiter):
-        p = 1 / (1 + np.exp(-(x @ beta)))
-        grad = x.T @ (w * (y - p))
-        hess = (x * (w * p * (1 - p))[:, None]).T @ x
-        step = np.linalg.solve(hess, grad)
-        beta += step
-        if np.abs(step).max() < tol:
-            break
-    else:
-        raise WijkeffectError(f"logistic model did not converge in {maxiter} iterations (separation?)")
-    p = 1 / (1 + np.exp(-(x @ beta)))
-    bread = np.linalg.inv((x * (w * p * (1 - p))[:, None]).T @ x)
-    if clusters is None:
-        return beta, bread
-    cl = codes(clusters)
-    g = int(cl.max()) + 1
-    scores = x * (w * (y - p))[:, None]
-    s = np.column_stack([np.bincount(cl, weights=scores[:, j], minlength=g) for j in range(x.shape[1])])
-    return beta, g / (g - 1) * bread @ (s.T @ s) @ bread
-
-
 def _rows(ctx: Context, beta: np.ndarray, vcov: np.ndarray, group: str, g: int, common: dict) -> list[dict]:
     rows = []
     for name, c in TERMS.items():
@@ -79,7 +57,7 @@ def _rows(ctx: Context, beta: np.ndarray, vcov: np.ndarray, group: str, g: int, 
 
 
 def segmented(resp: pd.DataFrame, ctx: Context, covariates: list[str] | None = None, method: str = "logit",
-              cluster: str = "wijk") -> list[dict]:
+              cluster: str = "wijk", ssc: str = "fixest", few_clusters: int = 10) -> list[dict]:
     """Per start group: slopes before/after, slope changes and their difference (log-odds and OR)."""
     covariates = list(covariates or [])
     base = resp[resp[ctx.outcome].notna() & resp["interview_date"].notna()]
@@ -103,6 +81,8 @@ def segmented(resp: pd.DataFrame, ctx: Context, covariates: list[str] | None = N
         w = d["weight"].to_numpy(float)
         w = w / w.mean()
         cl = (d["wijk_code"] if cluster == "wijk" else d["gemeente_code"]).to_numpy()
+        nt, nc = cluster_counts(treated[ok] > 0, cl)
+        check_clusters(nt, nc, cluster_column(cluster), f"{where(ctx)}, group {group}")
         if method == "gee":
             import statsmodels.api as sm
 
@@ -113,10 +93,11 @@ def segmented(resp: pd.DataFrame, ctx: Context, covariates: list[str] | None = N
             beta, vcov = np.asarray(res.params), np.asarray(res.cov_robust)
             inference = f"gee_exchangeable_{cluster}_robust"
         elif method == "logit":
-            beta, vcov = logit_fit(y, x, w, cl)
-            inference = f"cluster_{cluster}_cr1"
+            beta, vcov = logit_fit(y, x, w, cl, ssc=check_ssc(ssc))
+            inference = f"cluster_{cluster}_cr1_{ssc}"
         else:
             raise WijkeffectError(f"segmented: method {method!r}; expected 'logit' or 'gee'")
+        inference += few(nt, few_clusters)
         g = int(np.unique(cl).size)
         common = dict(n_obs=len(d), n_wijken=d["wijk_code"].nunique(), n_clusters=g, inference=inference,
                       weights="survey (sampling weights, pseudo-likelihood)", covariates="+".join(covariates))
