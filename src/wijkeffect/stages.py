@@ -138,14 +138,17 @@ def _resampling_rows(cells: pd.DataFrame, ctx: Any, twfe_row: dict, inference: d
     from wijkeffect.models.inference import partial_out_cells, randomization_inference, wild_cluster_bootstrap
     from wijkeffect.panel import ROLES
 
+    from wijkeffect.models.inference import few_clusters
+
     d = cells[(cells["outcome"] == ctx.outcome) & cells["role"].isin(ROLES)].reset_index(drop=True)
+    few = few_clusters(d.loc[d["role"] == "treated", "wijk_code"].nunique())
     rows = []
     reps = int(inference.get("bootstrap_reps", 9999))
     if reps:
         kind = inference.get("bootstrap_weights", "rademacher")
         pval, lo, hi = wild_cluster_bootstrap(partial_out_cells(d), reps, kind, ctx.seed)
         rows.append(dict(twfe_row, ci_low=lo, ci_high=hi, p_value=pval, std_error=float("nan"),
-                         inference=f"wild_cluster_restricted_bootstrap_{kind}_{reps}"))
+                         inference=f"wild_cluster_restricted_bootstrap_{kind}_{reps}{few}"))
     reps = int(inference.get("randomization_reps", 999))
     if reps:
         _, pval = randomization_inference(d, "mean", "n", reps, ctx.seed)

@@ -29,7 +29,7 @@ def event_plot(est: pd.DataFrame, city: str, outcome: str, title: str, stem: str
                language: str = "en") -> list[Path]:
     """Event-study coefficients with 95% CI; k=-1 drawn at zero as the reference."""
     e = est[(est["city"] == city) & (est["outcome"] == outcome) & (est["model"] == "event_study")
-            & (est["inference"] == CR1)]
+            & est["inference"].str.startswith(CR1)]
     k = e[e["term"].str.match(r"k=-?\d+$")].copy()
     k["k"] = k["term"].str[2:].astype(int)
     k = pd.concat([k, pd.DataFrame({"k": [-1], "estimate": [0.0], "ci_low": [0.0], "ci_high": [0.0]})])
@@ -97,7 +97,7 @@ def forest_plot(est: pd.DataFrame, city: str, outcome: str, title: str, stem: st
 def overview(est: pd.DataFrame, cities: list[str], names: dict[str, str], outcomes: list[str], stem: str | Path,
              language: str = "en") -> list[Path]:
     """twfe (CR1) per city and pooled, one panel per outcome, shared axis."""
-    e = est[(est["model"] == "twfe") & (est["term"] == "D") & (est["inference"] == CR1)]
+    e = est[(est["model"] == "twfe") & (est["term"] == "D") & est["inference"].str.startswith(CR1)]
     order = ["ALL", *cities]
     with style():
         height = 26 + 7 * len(order)  # mm: 14 mm below, 12 mm above the rows
