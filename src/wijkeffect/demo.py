@@ -80,7 +80,7 @@ NATIONAL = DemoSpec(
         Group("gezonde_wijk", date(2014, 11, 19), 0.5, {"walking": 0.05}, within="krachtwijk"),
     ),
     formats=("parquet",),
-    geometry=False,
+    geometry=True,
     city_names=(),
     gm_base=9001,
     pc4_per_wijk=True,
@@ -506,6 +506,39 @@ def generate(spec: DemoSpec = DEMO, out: Path = DEMO_RAW) -> dict[str, Path]:
     return written
 
 
+def write_study(spec: DemoSpec, out: Path, files: dict[str, Path]) -> dict[str, Path]:
+    """A study, codebooks and a standalone config for generated data (the national benchmark), so
+    `snakemake --configfile OUT/config.yaml` runs it from the project root with nothing else to write."""
+    from wijkeffect.paths import CONFIG
+
+    out = Path(out).resolve()
+    lookup = pd.read_csv(files["lookup"], dtype=str, usecols=["gemeente_code"])
+    cities = sorted(lookup["gemeente_code"].unique())
+    scheme = CONFIG / "codebooks" / "demo" / ("_ggd_scheme.yaml" if spec.new_scheme_from <= min(spec.waves)
+                                                else "_pols_scheme.yaml")
+    name = "national" if spec.n_cities > 10 else "synthetic"
+    written: dict[str, Path] = {}
+    waves = []
+    for wave in spec.waves:
+        cb = out / "codebooks" / f"{wave}.yaml"
+        cb.parent.mkdir(parents=True, exist_ok=True)
+        cb.write_text(f"extends: {scheme}\nsource: {name}\nwave: {wave}\nfile: {files[f'wave_{wave}']}\n")
+        waves.append({"source": name, "wave": wave, "codebook": str(cb)})
+    study = {"name": name, "description": f"Synthetic monitor, {spec.n_cities} gemeenten (wijkeffect.demo)",
+             "indeling": 2020, "lookup": str(files["lookup"]), "treated": {"file": str(files["interventions"])},
+             "controls": "same_city", "cities": cities, "outcomes": list(OUTCOMES)}
+    if "geometry" in files:
+        study.update(geometry=str(files["geometry"]), geometry_layer="wijken")
+    written["study"] = out / "study.yaml"
+    written["study"].write_text(yaml.safe_dump(study, sort_keys=False))
+    config = {"study": str(written["study"]), "waves": waves, "figure_formats": ["png"],
+              "truth": str(files["truth"])}
+    written["config"] = out / "config.yaml"
+    written["config"].write_text("# Standalone config for the generated monitor (python -m wijkeffect.demo).\n"
+                                 + yaml.safe_dump(config, sort_keys=False))
+    return written
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m wijkeffect.demo", description=__doc__.splitlines()[0])
     ap.add_argument("--scale", choices=["demo", "national"], default="demo")
@@ -521,8 +554,13 @@ def main(argv: list[str] | None = None) -> None:
         if args.scale == "national":
             ap.error("--scale national writes about 2 million rows: give --out outside the repository")
         args.out = DEMO_RAW
-    for key, path in generate(spec, args.out).items():
+    files = generate(spec, args.out)
+    if args.scale == "national":
+        files.update(write_study(spec, args.out, files))
+    for key, path in files.items():
         print(f"{key:14s} {path}  {path.stat().st_size / 1e6:6.2f} MB")
+    if args.scale == "national":
+        print(f"run it: snakemake --cores all --configfile {files['config']}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def resolve(path: str | Path, root: Path | None = None) -> Path:
 
 
 def relative(path: str | Path, root: Path | None = None) -> str:
-    """A path as written in outputs: relative to the project root when inside it, so outputs do not
-    depend on where the project is checked out."""
+    """A path as written in outputs: relative to the project root (with `..` for data kept beside the
+    project), so outputs do not depend on, or reveal, where the project is checked out."""
     p, base = Path(path).resolve(), (root or ROOT).resolve()
-    return str(p.relative_to(base)) if p.is_relative_to(base) else str(p)
+    return str(p.relative_to(base)) if p.is_relative_to(base) else os.path.relpath(p, base)

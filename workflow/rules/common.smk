@@ -33,6 +33,19 @@ def _subset(key, allowed):
 CITIES = _subset("cities", STUDY.cities)
 OUTCOMES = _subset("outcomes", STUDY.outcomes)
 CITY_IDS = (["ALL"] if config.get("pooled", True) else []) + CITIES
+
+
+def _batches(cities, size):
+    """Cities per notebook job: one each by default (the job id is the city); groups of `size` (ids B001...)
+    when the fixed cost of a notebook per city would dominate (national scale, config batch_cities)."""
+    if size <= 1:
+        return {c: [c] for c in cities}
+    return {f"B{i // size + 1:03d}": cities[i:i + size] for i in range(0, len(cities), size)}
+
+
+BATCH_SIZE = int(config.get("batch_cities", 1))
+FIGURE_JOBS = _batches(CITIES, BATCH_SIZE)
+ESTIMATE_JOBS = ({"ALL": ["ALL"]} if config.get("pooled", True) else {}) | _batches(CITIES, BATCH_SIZE)
 WAVES = {f"{w['source']}_{w['wave']}": w for w in config["waves"]}
 CODEBOOKS = {key: load_codebook(w["codebook"]) for key, w in WAVES.items()}
 
@@ -40,7 +53,7 @@ CODEBOOKS = {key: load_codebook(w["codebook"]) for key, w in WAVES.items()}
 wildcard_constraints:
     source="[A-Za-z0-9_-]+",
     wave="[0-9]{4}",
-    city="ALL|GM[0-9]{4}",
+    city="ALL|GM[0-9]{4}|B[0-9]{3}",
 
 
 def params_json(**kw):
@@ -97,15 +110,15 @@ def study_inputs():
 
 
 def estimate_outputs():
-    return [f"{RES}/estimates/{c}.csv" for c in CITY_IDS]
+    return [f"{RES}/estimates/{c}.csv" for c in ESTIMATE_JOBS]
 
 
 STAGE_NOTEBOOKS = {
     "clean": [f"{RES}/notebooks/clean/{k}.ipynb" for k in WAVES],
     "panel": [f"{RES}/notebooks/panel/panel.ipynb"],
-    "estimate": [f"{RES}/notebooks/estimate/{c}.ipynb" for c in CITY_IDS],
+    "estimate": [f"{RES}/notebooks/estimate/{c}.ipynb" for c in ESTIMATE_JOBS],
     "summary": [f"{RES}/notebooks/summary/summary.ipynb"],
-    "figures": [f"{RES}/notebooks/figures/{c}.ipynb" for c in CITIES],
+    "figures": [f"{RES}/notebooks/figures/{c}.ipynb" for c in FIGURE_JOBS],
 }
 STAGES = list(STAGE_NOTEBOOKS)
 
@@ -121,7 +134,7 @@ def stage_notebooks(wildcards):
 def all_results():
     """Everything the workflow publishes under results/<study> (the audit's input)."""
     return [f"{RES}/estimates.csv", f"{RES}/figures/overview.png", f"{RES}/notebooks/index.html",
-            *[f"{RES}/figures/{c}/index.csv" for c in CITIES]]
+            *[f"{RES}/figures/{c}/index.csv" for c in FIGURE_JOBS]]
 
 
 def effect_report_outputs():
@@ -138,7 +151,7 @@ def effect_report_outputs():
 def figures_outputs():
     """Per city: the figure index and notebook, and the change map when the study has wijk geometry."""
     out = dict(index=f"{RES}/figures/{{city}}/index.csv", nb=f"{RES}/notebooks/figures/{{city}}.ipynb")
-    if HAS_GEOMETRY:
+    if HAS_GEOMETRY and BATCH_SIZE <= 1:  # in batches, maps are listed in each batch's index.csv
         out["map"] = report(f"{RES}/figures/{{city}}/map_{{city}}.png", caption="../report/map.rst",
                             category="{city}", subcategory="Map", labels={"city": "{city}", "figure": "change map"})
     return out
@@ -160,24 +173,28 @@ def panel_params(wildcards, input, output):
 
 def estimate_param_file(wildcards):
     return param_file(f"estimate_{wildcards.city}", models=config["models"], model_options=config["model_options"],
-                      inference=config["inference"], seed=config["seed"], outcomes=OUTCOMES)
+                      inference=config["inference"], seed=config["seed"], outcomes=OUTCOMES,
+                      cities=ESTIMATE_JOBS[wildcards.city])
 
 
 def estimate_params(wildcards, input, output):
-    return params_json(study=STUDY.name, city=wildcards.city, outcomes=OUTCOMES, cells_file=input.cells,
+    return params_json(study=STUDY.name, cities=ESTIMATE_JOBS[wildcards.city], outcomes=OUTCOMES,
+                       cells_file=input.cells,
                        respondents_dir=input.respondents, models=config["models"],
                        model_options=config["model_options"], inference=config["inference"], seed=config["seed"],
                        out_csv=output.csv)
 
 
 def figures_param_file(wildcards):
-    return param_file(f"figures_{wildcards.city}", outcomes=OUTCOMES, min_cell_n=config["min_cell_n"],
+    return param_file(f"figures_{wildcards.city}", cities=FIGURE_JOBS[wildcards.city], outcomes=OUTCOMES,
+                      min_cell_n=config["min_cell_n"],
                       breaks=config["map_breaks"], language=config["language"], width=config["figure_width"],
                       formats=FORMATS, geometry=STUDY.spec.get("geometry"))
 
 
 def figures_params(wildcards, input, output):
-    return params_json(study_file=config["study"], city=wildcards.city, cells_file=input.cells, outcomes=OUTCOMES,
+    return params_json(study_file=config["study"], cities=FIGURE_JOBS[wildcards.city], cells_file=input.cells,
+                       outcomes=OUTCOMES,
                        min_cell_n=config["min_cell_n"], breaks=config["map_breaks"], language=config["language"],
                        out_dir=f"{RES}/figures/{wildcards.city}", out_index=output.index,
                        width=config["figure_width"], formats=FORMATS)
@@ -217,9 +234,9 @@ def _register_stage_params():
 
     for w in config["waves"]:
         wave_codebook(W(source=w["source"], wave=str(w["wave"])))
-    for c in CITY_IDS:
+    for c in ESTIMATE_JOBS:
         estimate_param_file(W(city=c))
-    for c in CITIES:
+    for c in FIGURE_JOBS:
         figures_param_file(W(city=c))
 
 
