@@ -100,11 +100,12 @@ class _Cleaner:
     def missing_codes(self, var: str, spec: dict[str, Any]) -> set[Any]:
         return set(spec.get("missing", [])) | set(self.file_missing.get(var, set()))
 
-    def _number_expected(self, miss: set[Any]) -> str:
+    def _number_expected(self, miss: set[Any], bad: pd.Series) -> str:
         """What a numeric column should hold, with the decimal-comma fix when that is the likely cause."""
         text = "a number" + (f" or a listed missing code {sorted(map(str, miss))}" if miss else "")
-        if (self.cb.spec.get("read") or {}).get("decimal", ".") == ".":
-            text += " (decimal commas? add `read: {decimal: ','}` to the codebook)"
+        comma = bad.astype(STRING).str.fullmatch(r"\s*-?\d*,\d+\s*").fillna(False).any()
+        if comma and (self.cb.spec.get("read") or {}).get("decimal", ".") == ".":
+            text += " (decimal commas: add `read: {decimal: ','}` to the codebook)"
         return text
 
     def number(self, col: str, var: str, miss: set[Any], policy: str) -> pd.Series:
@@ -113,7 +114,7 @@ class _Cleaner:
         s = self.raw[var]
         num = _as_number(s)
         bad = _not_number(s, num, miss)
-        self.bad(col, var, bad, s, self._number_expected(miss), policy)
+        self.bad(col, var, bad, s, self._number_expected(miss, s[bad]), policy)
         codes = [float(m) for m in miss if _is_num(str(m))]
         return num.where(~num.isin(codes))
 
@@ -137,7 +138,7 @@ class _Cleaner:
         not_number = _not_number(s, num, miss)
         if recoded or schema.kind in ("category", "binary"):
             return self._recode(col, var, s, num, not_number, spec, miss, policy)
-        self.bad(col, var, not_number, s, self._number_expected(miss), policy)
+        self.bad(col, var, not_number, s, self._number_expected(miss, s[not_number]), policy)
         num = num.where(~num.isin(list(miss)))
         lo, hi = spec.get("range", [schema.low, schema.high])
         lo = schema.low if lo is None else lo
@@ -145,7 +146,9 @@ class _Cleaner:
         out = (num < lo) if lo is not None else pd.Series(False, index=num.index)
         if hi is not None:
             out |= num > hi
-        self.bad(col, var, out, num, f"values in [{lo}, {hi}] or a listed missing code {sorted(miss)}", policy)
+        allowed = f"values in [{lo}, {hi}]" if hi is not None else f"values >= {lo}"
+        self.bad(col, var, out, num, allowed + (f" or a listed missing code {sorted(map(str, miss))}" if miss else ""),
+                 policy)
         return num.where(~out)
 
     def _text(self, s: pd.Series) -> pd.Series:

@@ -146,9 +146,16 @@ def _strict_csv_header(path: Path, sep: str, encoding: str) -> list[str]:
                         f"{len(header)} (a {kind} line: cut off, or an unquoted {sep!r} inside a value?); "
                         f"expected every line to have {len(header)} fields separated by {sep!r}")
     except UnicodeDecodeError as exc:
-        raise WijkeffectError(f"{path}: cannot decode the file as {encoding!r} (byte {exc.start}: "
-                              f"{exc.object[exc.start:exc.start + 4]!r}); expected `read: {{encoding: ...}}` "
-                              "naming the file's encoding (Dutch exports are often 'latin-1' or 'cp1252')") from exc
+        data = path.read_bytes()
+        at = exc.start
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError as whole:
+            at = whole.start  # the position in the file, not in the reader's buffer
+        line, bad = data[:at].count(b"\n") + 1, data[at:at + 1]
+        raise WijkeffectError(f"{path}: cannot decode the file as {encoding!r} (line {line}: byte {bad!r}); "
+                              "expected `read: {encoding: ...}` naming the file's encoding (Dutch exports are "
+                              "often 'latin-1' or 'cp1252')") from exc
     except csv.Error as exc:
         raise WijkeffectError(f"{path}: cannot parse CSV ({exc}); expected sep={sep!r}") from exc
     return header
@@ -177,7 +184,7 @@ def _read_xlsx(path: Path, columns: list[str] | None, options: dict[str, Any]) -
     except ValueError as exc:
         if "not found" in str(exc) or "out of bounds" in str(exc).lower():
             raise WijkeffectError(f"{path}: sheet {sheet!r} not found ({exc}); expected `read: {{sheet: ...}}` "
-                                  "naming one of the workbook's sheets") from exc
+                                  f"naming one of the workbook's sheets {_sheets(path)}") from exc
         raise WijkeffectError(f"{path}: cannot read Excel workbook ({exc}); expected an .xlsx file") from exc
     except Exception as exc:  # openpyxl raises many types for a bad workbook
         raise WijkeffectError(f"{path}: cannot read Excel workbook ({exc}); expected an .xlsx file") from exc
@@ -186,6 +193,13 @@ def _read_xlsx(path: Path, columns: list[str] | None, options: dict[str, Any]) -
     df.columns = [str(c) for c in df.columns]
     cols = _check_columns(path, list(df.columns), columns)
     return Wave(df if cols is None else df[cols])
+
+
+def _sheets(path: Path) -> list[str]:
+    try:
+        return list(pd.ExcelFile(path, engine="openpyxl").sheet_names)
+    except Exception:  # the workbook itself is unreadable: the caller's message says so
+        return []
 
 
 def _read_parquet(path: Path, columns: list[str] | None, options: dict[str, Any]) -> Wave:
