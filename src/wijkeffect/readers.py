@@ -214,9 +214,11 @@ def _read_parquet(path: Path, columns: list[str] | None, options: dict[str, Any]
     return Wave(pd.read_parquet(path, columns=cols))
 
 
-def read_table(path: Path, options: dict[str, Any] | None = None, what: str = "table") -> pd.DataFrame:
+def read_table(path: Path, options: dict[str, Any] | None = None, what: str = "table",
+               columns: dict[str, str] | None = None, study_key: str = "") -> pd.DataFrame:
     """A study table (lookup, intervention list, crosswalk) as text columns, read with the same
-    `read:` options and checks as a wave (CSV, Excel or parquet)."""
+    `read:` options and checks as a wave (CSV, Excel or parquet); `columns` renames the file's
+    names (expected name -> name in the file)."""
     options = dict(options or {})
     if not path.exists():
         raise WijkeffectError(f"{path}: {what} not found; expected the file named in the study")
@@ -225,11 +227,41 @@ def read_table(path: Path, options: dict[str, Any] | None = None, what: str = "t
     fmt = options.pop("format", None) or detect_format(path)
     if fmt == "sav":
         raise WijkeffectError(f"{path}: {what} is an SPSS file; expected CSV, Excel (.xlsx) or parquet")
-    wave = {"csv": _read_csv, "xlsx": _read_xlsx, "parquet": _read_parquet}[fmt](path, None, options)
-    df = wave.data
+    df = {"csv": _read_csv, "xlsx": _read_xlsx, "parquet": _read_parquet}[fmt](path, None, options).data
+    if len(df) == 0:
+        raise WijkeffectError(f"{path}: {what} has a header but no rows; expected at least one row")
     for c in df.columns:  # text, as a CSV read gives, so codes keep their leading zeros
         s = df[c]
         if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
             s = s.astype("Int64")
         df[c] = s.astype("string").str.strip().astype(object).where(s.notna(), None)
+    found = [str(c) for c in df.columns]
+    absent = [f for f in (columns or {}).values() if f not in found]
+    if absent:
+        raise input_error(path, f"{what}: columns named under `{study_key or what}: columns:` not in the file",
+                          absent, f"names of the file's columns; found {found}{sep_hint(found, options)}")
+    return df.rename(columns={f: k for k, f in (columns or {}).items()})
+
+
+def require_columns(df: pd.DataFrame, path: Path, what: str, need: tuple[str, ...] | list[str],
+                    options: dict[str, Any] | None = None, study_key: str = "") -> pd.DataFrame:
+    """Fail, naming the file, the columns found and the fix, when a study table lacks a needed column."""
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        found = [str(c) for c in df.columns]
+        example = ", ".join(f"{c}: <column in the file>" for c in missing)
+        raise input_error(path, f"{what}: columns {missing} missing", None,
+                          f"columns {list(need)}; found {found}{sep_hint(found, options)}. Fix: rename them in "
+                          f"the file, or map them in the study file: "
+                          f"`{study_key or what}: {{file: ..., columns: {{{example}}}}}`")
     return df
+
+
+def sep_hint(found: list[str], options: dict[str, Any] | None) -> str:
+    """When a table reads as one column, the separator its header seems to use."""
+    sep = (options or {}).get("sep", ",")
+    if len(found) == 1:
+        for cand in (";", "\t", ",", "|"):
+            if cand != sep and cand in found[0]:
+                return f" (one column only: the file seems {cand!r}-separated: add `read: {{sep: {cand!r}}}`)"
+    return ""
