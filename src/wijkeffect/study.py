@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from wijkeffect.codebook import load_yaml, validate
+from wijkeffect.codebook import load_yaml, refuse_todo, validate
 from wijkeffect.errors import input_error
 from wijkeffect.geo import read_crosswalk, read_lookup
 from wijkeffect.paths import resolve
@@ -133,5 +133,6 @@ def load_study(path: str | Path, root: Path | None = None) -> Study:
     """Load and validate a study file."""
     path = resolve(path, root)
     spec = load_yaml(path)
+    refuse_todo(spec, path)
     validate(spec, "study.schema.yaml", path)
     return Study(spec["name"], path, spec, _treated_table(spec, path, root))
