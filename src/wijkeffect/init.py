@@ -343,8 +343,12 @@ def guess(wave: WaveFile) -> Draft:
         if all(i in wave.variables for i in items):
             spec = {"instrument": instrument, "items": items}
             codes = sorted({m for i in items for m in _missing_of(wave.variables[i])})
+            suspect = sorted({m for i in items for m in _suspect_codes(wave.variables[i])})
             if codes:
                 spec["missing"] = codes
+            elif wave.fmt != "sav" and suspect:
+                spec["missing"] = TODO
+                d.notes["psych"] = f"the items hold {suspect}: missing codes? list them, or delete `missing`"
             if instrument == "MHI-5":
                 spec["reverse"] = TODO
                 d.notes["psych"] = "reverse: the positively worded items (calm, happy), e.g. [MHI3, MHI5]"
@@ -361,8 +365,13 @@ def guess(wave: WaveFile) -> Draft:
         if days in wave.variables and minutes in wave.variables:
             spec = {"expr": f"{days} * {minutes}", "vars": [days, minutes]}
             miss = {v: _missing_of(wave.variables[v]) for v in (days, minutes) if _missing_of(wave.variables[v])}
+            suspect = {v: _suspect_codes(wave.variables[v]) for v in (days, minutes)
+                       if wave.fmt != "sav" and _suspect_codes(wave.variables[v])}
             if miss:
                 spec["missing"] = miss
+            elif suspect:
+                spec["missing"] = TODO
+                d.notes["walk_min_week"] = f"the file holds {suspect}: missing codes? list them per variable"
             d.scores["walk_min_week"] = spec
             break
     return d
