@@ -49,6 +49,7 @@ def test_plain_demo_study_validates_fast(root, demo):
     assert time.perf_counter() - t0 < 5
     pd.testing.assert_frame_equal(study.lookup(), lookup)
     assert study.crosswalks() == {}
+    assert [p.name for p in study.table_files()] == ["pc6_lookup.csv", "interventions.csv", "wijken.gpkg"]
 
 
 def test_lookup_with_read_options_and_own_names(root, demo, tmp_path):

@@ -53,6 +53,16 @@ class Study:
             out[int(year)] = read_crosswalk(path, read, columns, study_key=f"crosswalks: {year}")
         return out
 
+    def table_files(self, root: Path | None = None) -> list[Path]:
+        """Every file the study reads (lookup, intervention list, crosswalks, geometry): workflow inputs."""
+        files = [self.path_of("lookup", root)]
+        if isinstance(self.spec["treated"], dict):
+            files.append(self.path_of("treated", root))
+        files += [table_spec(spec, root)[0] for spec in (self.spec.get("crosswalks") or {}).values()]
+        if self.spec.get("geometry"):
+            files.append(resolve(self.spec["geometry"], root))
+        return files
+
     def path_of_crosswalk(self, year: int, root: Path | None = None) -> Path:
         cw = self.spec.get("crosswalks") or {}
         return table_spec(cw.get(year, cw.get(str(year))), root)[0]
