@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wijkeffect.errors import input_error
+from wijkeffect.errors import WijkeffectError, input_error  # noqa: F401 (kept for the functions below)
 from wijkeffect.readers import read_table, require_columns
 
 LOOKUP_COLUMNS = ("buurt_code", "wijk_code", "gemeente_code")
