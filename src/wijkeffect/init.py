@@ -552,7 +552,7 @@ def init(target: Path, waves: list[Path], source: str | None = None, force: bool
             cb_path = target / "codebooks" / source / f"{label}.yaml"
             text = codebook_text(wave, source, year if year is not None else TODO, _ref(path), rows, draft)
             planned.append((cb_path, text))
-            entries.append((source, year if year is not None else 0, _ref(cb_path)))
+            entries.append((source, year if year is not None else TODO, _ref(cb_path)))
         outcomes |= {o for o in ("smoker", "psych_distress", "walking")
                      if o in draft.columns or (o == "psych_distress" and "psych" in draft.scores)
                      or (o == "walking" and "walk_min_week" in draft.scores)}
