@@ -194,7 +194,7 @@ CASES = [
     Case("csv_wrong_delimiter", "csv", write=lambda p, df: write_csv(p, df, sep=";"),
          error=["not in the file", "delimiter", "';'", "sep"]),
     Case("csv_wrong_encoding", "csv", _set("id", 2, "ré"), write=lambda p, df: write_csv(p, df, encoding="latin-1"),
-         error=["decode", "'utf-8'", "line 4", "encoding", "latin-1"]),
+         error=["decode", "'utf-8'", "line 4", "b'\\xe9'", "encoding", "latin-1"]),
     Case("csv_wrong_decimal", "csv", write=lambda p, df: write_csv(p, df, sep=";", decimal=","),
          codebook=lambda cb: cb.update(read={"sep": ";"}), error=["variable w", "'1,5'", "decimal: ','"]),
     Case("csv_unknown_code", "csv", _set("smk", 2, 7), error=["variable smk", "smoker", "'7'", "recode"]),
