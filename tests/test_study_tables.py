@@ -161,3 +161,13 @@ def test_schema_refuses_an_unknown_read_option(root, tmp_path):
     with pytest.raises(WijkeffectError) as exc:
         load_study(_study(tmp_path, root, lookup={"file": "x.csv", "read": {"delimiter": ";"}}))
     assert "study.yaml" in str(exc.value) and "lookup" in str(exc.value)
+
+
+def test_lookup_gets_the_wave_checks_short_line_and_duplicate_column(root, tmp_path):
+    f = tmp_path / "postcodes.csv"
+    f.write_text("pc6,buurt_code,wijk_code,gemeente_code\n1000AM,BU99010100,WK990101,GM9901\n1000DS,BU99010100\n")
+    with pytest.raises(WijkeffectError, match=r"postcodes.csv: line 3: 2 fields where the header has 4"):
+        load_study(_study(tmp_path, root, lookup=str(f))).lookup()
+    f.write_text("pc6,wijk_code,wijk_code,gemeente_code\n1000AM,WK990101,WK990102,GM9901\n")
+    with pytest.raises(WijkeffectError, match=r"postcodes.csv: header: column names appear more than once.*'wijk_code'"):
+        load_study(_study(tmp_path, root, lookup=str(f))).lookup()
