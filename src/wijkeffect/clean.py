@@ -100,6 +100,24 @@ class _Cleaner:
     def missing_codes(self, var: str, spec: dict[str, Any]) -> set[Any]:
         return set(spec.get("missing", [])) | set(self.file_missing.get(var, set()))
 
+    def _number_expected(self, miss: set[Any], bad: pd.Series) -> str:
+        """What a numeric column should hold, with the decimal-comma fix when that is the likely cause."""
+        text = "a number" + (f" or a listed missing code {sorted(map(str, miss))}" if miss else "")
+        comma = bad.astype(STRING).str.fullmatch(r"\s*-?\d*,\d+\s*").fillna(False).any()
+        if comma and (self.cb.spec.get("read") or {}).get("decimal", ".") == ".":
+            text += " (decimal commas: add `read: {decimal: ','}` to the codebook)"
+        return text
+
+    def number(self, col: str, var: str, miss: set[Any], policy: str) -> pd.Series:
+        """A file variable as numbers (listed missing codes become NaN); text that is neither a number nor
+        a listed missing code follows the policy instead of becoming missing silently."""
+        s = self.raw[var]
+        num = _as_number(s)
+        bad = _not_number(s, num, miss)
+        self.bad(col, var, bad, s, self._number_expected(miss, s[bad]), policy)
+        codes = [float(m) for m in miss if _is_num(str(m))]
+        return num.where(~num.isin(codes))
+
     # --------------------------------------------------------------------------- columns
     def column(self, col: str, spec: dict[str, Any]) -> pd.Series:
         schema = COLUMNS[col]
@@ -117,13 +135,10 @@ class _Cleaner:
             return self._text(s)
         miss = self.missing_codes(var, spec)
         num = _as_number(s)
-        if pd.api.types.is_numeric_dtype(s):
-            not_number = pd.Series(False, index=s.index)
-        else:
-            not_number = num.isna() & s.notna() & (s.astype(STRING).str.strip() != "")
+        not_number = _not_number(s, num, miss)
         if recoded or schema.kind in ("category", "binary"):
             return self._recode(col, var, s, num, not_number, spec, miss, policy)
-        self.bad(col, var, not_number, s, "a number", policy)
+        self.bad(col, var, not_number, s, self._number_expected(miss, s[not_number]), policy)
         num = num.where(~num.isin(list(miss)))
         lo, hi = spec.get("range", [schema.low, schema.high])
         lo = schema.low if lo is None else lo
@@ -131,7 +146,9 @@ class _Cleaner:
         out = (num < lo) if lo is not None else pd.Series(False, index=num.index)
         if hi is not None:
             out |= num > hi
-        self.bad(col, var, out, num, f"values in [{lo}, {hi}] or a listed missing code {sorted(miss)}", policy)
+        allowed = f"values in [{lo}, {hi}]" if hi is not None else f"values >= {lo}"
+        self.bad(col, var, out, num, allowed + (f" or a listed missing code {sorted(map(str, miss))}" if miss else ""),
+                 policy)
         return num.where(~out)
 
     def _text(self, s: pd.Series) -> pd.Series:
@@ -212,13 +229,12 @@ class _Cleaner:
         lo, hi = spec.get("item_range", [1, 5] if instrument == "K10" else [1, 6])
         reverse = set(spec.get("reverse", [])) if instrument == "MHI-5" else set()
         m = np.empty((len(self.raw), len(items)))
+        policy = spec.get("invalid", "error")
         for j, v in enumerate(items):
-            num = _as_number(self.raw[v]).to_numpy(float, copy=True)
-            codes = [float(c) for c in self.missing_codes(v, spec) if _is_num(str(c))]
-            num[np.isin(num, codes)] = np.nan
+            num = self.number("psych_score", v, self.missing_codes(v, spec), policy).to_numpy(float, copy=True)
             out = ~np.isnan(num) & ((num < lo) | (num > hi))
             self.bad("psych_score", v, pd.Series(out, index=self.raw.index), pd.Series(num, index=self.raw.index),
-                     f"item answers {lo}-{hi} or a missing code", spec.get("invalid", "error"))
+                     f"item answers {lo}-{hi} or a missing code", policy)
             num[out] = np.nan
             m[:, j] = (lo + hi) - num if v in reverse else num
         answered = (~np.isnan(m)).sum(axis=1)
@@ -240,9 +256,8 @@ class _Cleaner:
     def score_expr(self, col: str, spec: dict[str, Any]) -> None:
         frame = pd.DataFrame(index=self.raw.index)
         for v in spec["vars"]:
-            num = _as_number(self.raw[v])
             codes = set(spec.get("missing", {}).get(v, [])) | self.file_missing.get(v, set())
-            frame[v] = num.where(~num.isin(list(codes)))
+            frame[v] = self.number(col, v, codes, spec.get("invalid", "error"))
         val = frame.eval(spec["expr"], engine="python").astype(float)
         schema = COLUMNS[col]
         lo, hi = spec.get("range", [schema.low, schema.high])
@@ -273,16 +288,21 @@ class _Cleaner:
         return kept
 
     def _postcodes(self) -> None:
-        if "pc6" in self.out:
-            pc = self.out["pc6"].astype(STRING).str.replace(" ", "", regex=False).str.upper()
-            self.out["pc6"] = pc.where(pc.str.fullmatch(r"\d{4}[A-Z]{2}").fillna(False))
-            bad = pc.notna() & self.out["pc6"].isna()
-            self.log.set_missing["pc6"] = self.log.set_missing.get("pc6", 0) + int(bad.sum())
-            if "pc4" not in self.out:
+        """Postcodes normalised (no spaces, upper case); a malformed one is counted as missing by default
+        (it cannot be linked, and the linking step counts it again), or follows an explicit `invalid:`."""
+        for col, pattern, fix in (("pc6", r"\d{4}[A-Z]{2}", lambda pc: pc.str.replace(" ", "", regex=False).str.upper()),
+                                  ("pc4", r"\d{4}", lambda pc: pc.str.strip().str[:4])):
+            if col not in self.out:
+                continue
+            spec = self.cb.columns.get(col, {})
+            pc = fix(self.out[col].astype(STRING))
+            ok = pc.str.fullmatch(pattern).fillna(False).astype(bool)
+            if "var" in spec:
+                self.bad(col, spec["var"], pc.notna() & ~ok, self.out[col],
+                         f"postcodes like {'1234AB' if col == 'pc6' else '1234'}", spec.get("invalid", "missing"))
+            self.out[col] = pc.where(ok)
+            if col == "pc6" and "pc4" not in self.out:
                 self.out["pc4"] = self.out["pc6"].str[:4]
-        if "pc4" in self.out:
-            pc4 = self.out["pc4"].astype(STRING).str.strip().str[:4]
-            self.out["pc4"] = pc4.where(pc4.str.fullmatch(r"\d{4}").fillna(False))
 
     def _weights(self) -> None:
         if "weight" not in self.out:
@@ -347,6 +367,15 @@ def _constant(col: str, value: Any, index: pd.Index) -> pd.Series:
         codes = np.full(len(index), schema.levels.index(value), dtype=np.int8)
         return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype_of(schema)), index=index)
     return pd.Series([value] * len(index), index=index)
+
+
+def _not_number(s: pd.Series, num: pd.Series, miss: set[Any]) -> pd.Series:
+    """Rows holding text that is neither a number nor a listed missing code (e.g. 'veel')."""
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        return pd.Series(False, index=s.index)
+    text = s.astype(STRING).str.strip()
+    listed = text.isin([str(m) for m in miss]) if miss else pd.Series(False, index=s.index)
+    return (num.isna() & s.notna() & (text != "") & ~listed).fillna(False).astype(bool)
 
 
 def _is_num(text: str) -> bool:

@@ -47,6 +47,33 @@ def validate(data: dict[str, Any], schema_name: str, source: str | Path) -> None
         raise WijkeffectError(f"{source}: key {where}: {e.message}; expected a value matching {schema_name}")
 
 
+def todo_keys(data: Any, where: str = "") -> list[str]:
+    """Key paths whose key or value still holds a TODO left by `python -m wijkeffect init`."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            here = f"{where}/{k}" if where else str(k)
+            if "TODO" in str(k):
+                found.append(here)
+            else:
+                found.extend(todo_keys(v, here))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            found.extend(todo_keys(v, f"{where}[{i}]"))
+    elif isinstance(data, str) and "TODO" in data:
+        found.append(where or "(top level)")
+    return found
+
+
+def refuse_todo(data: dict[str, Any], source: str | Path) -> None:
+    """A draft is not a codebook: refuse one that still holds a TODO, naming the file and every key."""
+    keys = todo_keys(data)
+    if keys:
+        raise WijkeffectError(f"{source}: keys still marked TODO: {', '.join(keys)}; expected a decision in place "
+                              "of each TODO (the comments beside it list the file's values and labels), or the "
+                              "key deleted when the file does not have it")
+
+
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
@@ -88,6 +115,7 @@ def load_codebook(path: str | Path, root: Path | None = None) -> Codebook:
     """Load, resolve `extends`, and validate a codebook."""
     path = resolve(path, root)
     data = load_yaml(path)
+    refuse_todo(data, path)
     seen, here = {path}, path.parent
     while "extends" in data:
         base_path = (here / str(data.pop("extends"))).resolve()
@@ -95,7 +123,9 @@ def load_codebook(path: str | Path, root: Path | None = None) -> Codebook:
             raise WijkeffectError(f"{path}: key extends: cycle through {base_path}")
         seen.add(base_path)
         here = base_path.parent
-        data = _merge(load_yaml(base_path), data)
+        base = load_yaml(base_path)
+        refuse_todo(base, base_path)
+        data = _merge(base, data)
     validate(data, "codebook.schema.yaml", path)
     return Codebook(path=path, source=str(data["source"]), wave=int(data["wave"]),
                     file=resolve(data["file"], root), spec=data)

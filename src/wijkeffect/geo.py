@@ -11,41 +11,50 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from wijkeffect.errors import WijkeffectError, input_error
+from wijkeffect.errors import WijkeffectError, input_error  # noqa: F401 (kept for the functions below)
+from wijkeffect.readers import read_table, require_columns
 
 LOOKUP_COLUMNS = ("buurt_code", "wijk_code", "gemeente_code")
 _PATTERNS = {"buurt_code": r"BU\d{8}", "wijk_code": r"WK\d{6}", "gemeente_code": r"GM\d{4}"}
 _KEY_PATTERNS = {"pc6": r"\d{4}[A-Z]{2}", "pc4": r"\d{4}"}
 
 
-def _read_csv(path: Path, what: str) -> pd.DataFrame:
-    if not Path(path).exists():
-        raise WijkeffectError(f"{path}: {what} not found")
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+def _read_csv(path: Path, what: str, read: dict[str, Any] | None = None,
+              columns: dict[str, str] | None = None, need: tuple[str, ...] = (), study_key: str = "") -> pd.DataFrame:
+    """A study table read like a wave (`read:` options: sep, decimal, encoding, sheet; CSV, Excel or parquet),
+    its columns renamed from the file's names (`columns:` expected -> file name), the needed ones checked."""
+    df = read_table(Path(path), read, what, columns, study_key or what)
+    return require_columns(df, path, what, need, read, study_key or what)
 
 
-def read_lookup(path: Path, key: str = "pc6") -> pd.DataFrame:
+def read_lookup(path: Path, key: str = "pc6", read: dict[str, Any] | None = None,
+                columns: dict[str, str] | None = None) -> pd.DataFrame:
     """A postcode lookup, one row per postcode, CBS codes checked for shape; indexed by the key.
 
     A PC6 lookup also serves PC4 linking when every PC4 lies in one wijk; pass key="pc4".
+    `read` and `columns` are the study's table options (see study.schema.yaml).
     """
-    df = _read_csv(path, "postcode lookup")
+    df = _read_csv(path, "postcode lookup", read, columns, study_key="lookup")
     if key == "pc4" and "pc4" not in df.columns and "pc6" in df.columns:
         df["pc4"] = df["pc6"].str[:4]
-    need = [key, *LOOKUP_COLUMNS]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise input_error(path, f"columns {missing} missing", None, f"columns {need}; found {list(df.columns)}")
-    df = df[need].copy()
+    need = (key, *LOOKUP_COLUMNS)
+    df = require_columns(df, path, "postcode lookup", need, read, "lookup")
+    df = df[list(need)].copy()
     df[key] = df[key].str.replace(r"\s+", "", regex=True).str.upper()
+    bad = ~df[key].fillna("").str.fullmatch(_KEY_PATTERNS[key])
+    if bad.any():
+        raise input_error(path, f"column {key} (postcode lookup)", df.loc[bad, key].tolist(),
+                          f"postcodes matching {_KEY_PATTERNS[key]}")
     for col, pat in _PATTERNS.items():
         bad = ~df[col].fillna("").str.fullmatch(pat)
         if bad.any():
-            raise input_error(path, f"column {col}", df.loc[bad, col].tolist(), f"CBS codes matching {pat}")
+            raise input_error(path, f"column {col} (postcode lookup)", df.loc[bad, col].tolist(),
+                              f"CBS codes matching {pat}")
     if key == "pc4":  # a PC4 that spans wijken cannot be linked to one wijk: refuse rather than guess
         df = df.drop_duplicates([key, "wijk_code"])
         df["buurt_code"] = pd.NA
@@ -57,20 +66,24 @@ def read_lookup(path: Path, key: str = "pc6") -> pd.DataFrame:
     return df.set_index(key)
 
 
-def read_crosswalk(path: Path) -> pd.DataFrame:
+def read_crosswalk(path: Path, read: dict[str, Any] | None = None, columns: dict[str, str] | None = None,
+                   study_key: str = "crosswalks") -> pd.DataFrame:
     """old_code -> new_code with share (default 1); shares of each old code must sum to 1."""
-    df = _read_csv(path, "crosswalk")
-    for col in ("old_code", "new_code"):
-        if col not in df.columns:
-            raise input_error(path, f"column {col} missing", None, "columns old_code, new_code[, share]")
-    df["share"] = pd.to_numeric(df.get("share", pd.Series("1", index=df.index)).fillna("1"), errors="coerce")
+    df = _read_csv(path, "crosswalk", read, columns, need=("old_code", "new_code"), study_key=study_key)
+    raw_share = df["share"] if "share" in df.columns else pd.Series("1", index=df.index)
+    text = raw_share.fillna("1").astype(str).str.strip()
+    if (read or {}).get("decimal", ".") != ".":
+        text = text.str.replace(read["decimal"], ".", regex=False)
+    df["share"] = pd.to_numeric(text, errors="coerce")
     bad = df["share"].isna() | (df["share"] <= 0) | (df["share"] > 1)
     if bad.any():
-        raise input_error(path, "column share", df.loc[bad, "share"].tolist(), "shares in (0, 1]")
+        raise input_error(path, "crosswalk: column share", raw_share[bad].tolist(),
+                          "shares in (0, 1]" + ("" if (read or {}).get("decimal") else
+                                                " (decimal commas? add `read: {decimal: ','}`)"))
     for col in ("old_code", "new_code"):
-        bad = ~df[col].str.fullmatch(r"WK\d{6}")
+        bad = ~df[col].fillna("").str.fullmatch(r"WK\d{6}")
         if bad.any():
-            raise input_error(path, f"column {col}", df.loc[bad, col].tolist(), "CBS wijk codes WK######")
+            raise input_error(path, f"crosswalk: column {col}", df.loc[bad, col].tolist(), "CBS wijk codes WK######")
     sums = df.groupby("old_code")["share"].sum()
     off = sums[(sums - 1).abs() > 1e-6]
     if len(off):

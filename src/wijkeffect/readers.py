@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from wijkeffect.errors import WijkeffectError
+from wijkeffect.errors import WijkeffectError, input_error
 
 FORMATS = {".sav": "sav", ".zsav": "sav", ".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 
@@ -65,6 +65,9 @@ def _read_sav(path: Path, columns: list[str] | None, options: dict[str, Any]) ->
 
     try:
         _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
+        folded = [str(n).casefold() for n in meta.column_names]  # SPSS names are case-insensitive
+        _duplicates(path, [n for n in meta.column_names if folded.count(str(n).casefold()) > 1] * 2,
+                    "variable list")
         cols = _check_columns(path, list(meta.column_names), columns)
         if cols is not None and set(cols) == set(meta.column_names):
             cols = None  # pyreadstat's usecols costs time even when it names every column
@@ -87,22 +90,75 @@ def _read_sav(path: Path, columns: list[str] | None, options: dict[str, Any]) ->
 
 def _read_csv(path: Path, columns: list[str] | None, options: dict[str, Any]) -> Wave:
     sep = options.get("sep", ",")
-    kw = dict(sep=sep, decimal=options.get("decimal", "."), encoding=options.get("encoding", "utf-8"),
-              dtype=str, keep_default_na=False, na_values=[""])
-    try:
-        header = pd.read_csv(path, nrows=0, **kw).columns.tolist()
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise WijkeffectError(f"{path}: cannot parse CSV ({exc}); expected sep={sep!r}, "
-                              f"encoding={kw['encoding']!r}") from exc
+    encoding = options.get("encoding", "utf-8")
+    header = _strict_csv_header(path, sep, encoding)
     hint = ""
     if columns and len(header) == 1 and len(columns) > 1:
-        hint = f"; the file has one column only: is the delimiter {sep!r} right (Dutch exports often use ';')?"
+        hint = (f"; the file has one column only: is the delimiter {sep!r} right? "
+                f"{_delimiter_hint(header[0], sep)}")
     cols = _check_columns(path, header, columns, hint)
+    kw = dict(sep=sep, decimal=options.get("decimal", "."), encoding=encoding,
+              dtype=str, keep_default_na=False, na_values=[""])
     # read as text: numbers are parsed per column later, with the decimal option, so codes keep their zeros
-    df = pd.read_csv(path, usecols=cols, **kw)
+    try:
+        df = pd.read_csv(path, usecols=cols, **kw)
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise WijkeffectError(f"{path}: cannot parse CSV ({exc}); expected sep={sep!r}, "
+                              f"encoding={encoding!r}") from exc
     if kw["decimal"] != ".":
         df = df.apply(lambda s: _decimal_point(s, kw["decimal"]))
     return Wave(df)
+
+
+def _delimiter_hint(header: str, sep: str) -> str:
+    """A fix to suggest when a CSV header reads as one column: the separator it seems to use."""
+    for cand in (";", "\t", ",", "|"):
+        if cand != sep and cand in header:
+            return f"The header contains {cand!r}: add `read: {{sep: {cand!r}}}`."
+    return "Dutch exports often use ';': add `read: {sep: ';'}`."
+
+
+def _strict_csv_header(path: Path, sep: str, encoding: str) -> list[str]:
+    """The header of a CSV, after checking every line has as many fields as it (pandas pads short
+    lines silently) and that no column name appears twice (pandas renames the second copy X.1)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding=encoding) as fh:
+            reader = csv.reader(fh, delimiter=sep)
+            header = next(reader, None)
+            if header is None:
+                raise WijkeffectError(f"{path}: file is empty; expected a header line and respondents")
+            header = [h.strip() for h in header]
+            if header and header[0].startswith("\ufeff"):
+                header[0] = header[0][1:]
+            dup = sorted({h for h in header if header.count(h) > 1})
+            if dup:
+                raise input_error(path, "header: column names appear more than once", dup,
+                                  "each column name once (rename or drop the copies)")
+            for row in reader:
+                if not row:  # blank line (pandas skips these too)
+                    continue
+                if len(row) != len(header):
+                    kind = "short" if len(row) < len(header) else "long"
+                    raise WijkeffectError(
+                        f"{path}: line {reader.line_num}: {len(row)} fields where the header has "
+                        f"{len(header)} (a {kind} line: cut off, or an unquoted {sep!r} inside a value?); "
+                        f"expected every line to have {len(header)} fields separated by {sep!r}")
+    except UnicodeDecodeError as exc:
+        data = path.read_bytes()
+        at = exc.start
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError as whole:
+            at = whole.start  # the position in the file, not in the reader's buffer
+        line, bad = data[:at].count(b"\n") + 1, data[at:at + 1]
+        raise WijkeffectError(f"{path}: cannot decode the file as {encoding!r} (line {line}: byte {bad!r}); "
+                              "expected `read: {encoding: ...}` naming the file's encoding (Dutch exports are "
+                              "often 'latin-1' or 'cp1252')") from exc
+    except csv.Error as exc:
+        raise WijkeffectError(f"{path}: cannot parse CSV ({exc}); expected sep={sep!r}") from exc
+    return header
 
 
 def _decimal_point(s: pd.Series, decimal: str) -> pd.Series:
@@ -111,13 +167,39 @@ def _decimal_point(s: pd.Series, decimal: str) -> pd.Series:
     return swapped.where(pd.to_numeric(swapped, errors="coerce").notna(), s)
 
 
+def _duplicates(path: Path, names: list[str], where: str = "header") -> None:
+    """Refuse a file whose column names repeat: a reader would silently keep only one copy."""
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise input_error(path, f"{where}: column names appear more than once", dup,
+                          "each column name once (rename or drop the copies)")
+
+
 def _read_xlsx(path: Path, columns: list[str] | None, options: dict[str, Any]) -> Wave:
+    sheet = options.get("sheet", 0)
     try:
-        df = pd.read_excel(path, sheet_name=options.get("sheet", 0), dtype=object)
+        # the raw first row: pandas renames a repeated name to X.1, which would hide the duplicate
+        first = pd.read_excel(path, sheet_name=sheet, header=None, nrows=1, dtype=object, engine="openpyxl")
+        df = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
+    except ValueError as exc:
+        if "not found" in str(exc) or "out of bounds" in str(exc).lower():
+            raise WijkeffectError(f"{path}: sheet {sheet!r} not found ({exc}); expected `read: {{sheet: ...}}` "
+                                  f"naming one of the workbook's sheets {_sheets(path)}") from exc
+        raise WijkeffectError(f"{path}: cannot read Excel workbook ({exc}); expected an .xlsx file") from exc
     except Exception as exc:  # openpyxl raises many types for a bad workbook
         raise WijkeffectError(f"{path}: cannot read Excel workbook ({exc}); expected an .xlsx file") from exc
-    cols = _check_columns(path, [str(c) for c in df.columns], columns)
+    names = ["" if pd.isna(v) else str(v).strip() for v in (first.iloc[0].tolist() if len(first) else [])]
+    _duplicates(path, [n for n in names if n], f"sheet {sheet!r} header")
+    df.columns = [str(c) for c in df.columns]
+    cols = _check_columns(path, list(df.columns), columns)
     return Wave(df if cols is None else df[cols])
+
+
+def _sheets(path: Path) -> list[str]:
+    try:
+        return list(pd.ExcelFile(path, engine="openpyxl").sheet_names)
+    except Exception:  # the workbook itself is unreadable: the caller's message says so
+        return []
 
 
 def _read_parquet(path: Path, columns: list[str] | None, options: dict[str, Any]) -> Wave:
@@ -126,6 +208,60 @@ def _read_parquet(path: Path, columns: list[str] | None, options: dict[str, Any]
     try:
         names = pq.read_schema(path).names
     except Exception as exc:  # pyarrow.lib.ArrowInvalid and friends
-        raise WijkeffectError(f"{path}: not a readable parquet file ({exc})") from exc
+        raise WijkeffectError(f"{path}: not a readable parquet file ({exc}); expected an intact .parquet") from exc
+    _duplicates(path, list(names), "schema")
     cols = _check_columns(path, names, columns)
     return Wave(pd.read_parquet(path, columns=cols))
+
+
+def read_table(path: Path, options: dict[str, Any] | None = None, what: str = "table",
+               columns: dict[str, str] | None = None, study_key: str = "") -> pd.DataFrame:
+    """A study table (lookup, intervention list, crosswalk) as text columns, read with the same
+    `read:` options and checks as a wave (CSV, Excel or parquet); `columns` renames the file's
+    names (expected name -> name in the file)."""
+    options = dict(options or {})
+    if not path.exists():
+        raise WijkeffectError(f"{path}: {what} not found; expected the file named in the study")
+    if path.stat().st_size == 0:
+        raise WijkeffectError(f"{path}: {what} is empty (0 bytes); expected a header line and rows")
+    fmt = options.pop("format", None) or detect_format(path)
+    if fmt == "sav":
+        raise WijkeffectError(f"{path}: {what} is an SPSS file; expected CSV, Excel (.xlsx) or parquet")
+    df = {"csv": _read_csv, "xlsx": _read_xlsx, "parquet": _read_parquet}[fmt](path, None, options).data
+    if len(df) == 0:
+        raise WijkeffectError(f"{path}: {what} has a header but no rows; expected at least one row")
+    for c in df.columns:  # text, as a CSV read gives, so codes keep their leading zeros
+        s = df[c]
+        if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
+            s = s.astype("Int64")
+        df[c] = s.astype("string").str.strip().astype(object).where(s.notna(), None)
+    found = [str(c) for c in df.columns]
+    absent = [f for f in (columns or {}).values() if f not in found]
+    if absent:
+        raise input_error(path, f"{what}: columns named under `{study_key or what}: columns:` not in the file",
+                          absent, f"names of the file's columns; found {found}{sep_hint(found, options)}")
+    return df.rename(columns={f: k for k, f in (columns or {}).items()})
+
+
+def require_columns(df: pd.DataFrame, path: Path, what: str, need: tuple[str, ...] | list[str],
+                    options: dict[str, Any] | None = None, study_key: str = "") -> pd.DataFrame:
+    """Fail, naming the file, the columns found and the fix, when a study table lacks a needed column."""
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        found = [str(c) for c in df.columns]
+        example = ", ".join(f"{c}: <column in the file>" for c in missing)
+        raise input_error(path, f"{what}: columns {missing} missing", None,
+                          f"columns {list(need)}; found {found}{sep_hint(found, options)}. Fix: rename them in "
+                          f"the file, or map them in the study file: "
+                          f"`{study_key or what}: {{file: ..., columns: {{{example}}}}}`")
+    return df
+
+
+def sep_hint(found: list[str], options: dict[str, Any] | None) -> str:
+    """When a table reads as one column, the separator its header seems to use."""
+    sep = (options or {}).get("sep", ",")
+    if len(found) == 1:
+        for cand in (";", "\t", ",", "|"):
+            if cand != sep and cand in found[0]:
+                return f" (one column only: the file seems {cand!r}-separated: add `read: {{sep: {cand!r}}}`)"
+    return ""
