@@ -2,6 +2,7 @@
 # The rules are thin: each runs one papermill notebook template from notebooks/ (see README).
 from snakemake.utils import min_version, validate
 
+from wijkeffect.codebook import refuse_todo
 from wijkeffect.config import coerce_config
 
 min_version("9.0")
@@ -14,6 +15,7 @@ if not workflow.overwrite_configfiles:
 
 
 coerce_config(config)  # --config pooled=false, min_cell_n=5, ... typed as users write them
+refuse_todo(config, ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml")
 validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 
 

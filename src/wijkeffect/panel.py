@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from wijkeffect.geo import check_unlinked, link, read_crosswalk, read_lookup
-from wijkeffect.paths import resolve
+from wijkeffect.geo import check_unlinked, link
 from wijkeffect.roles import ROLES  # noqa: F401  (re-exported for callers of panel.ROLES)
 from wijkeffect.schema import OUTCOMES
 from wijkeffect.study import Study
@@ -76,8 +75,8 @@ def build_respondents(waves: list[pd.DataFrame], study: Study
     """Linked, treatment-attached respondents, a per-wave accounting table, and the balance table."""
     key = study.spec.get("link_key", "pc6")
     lookup_path = study.path_of("lookup")
-    lookup = read_lookup(lookup_path, key)
-    crosswalks = {int(y): read_crosswalk(resolve(p)) for y, p in study.spec.get("crosswalks", {}).items()}
+    lookup = study.lookup()
+    crosswalks = study.crosswalks()
     linked_waves = []
     for w in waves:
         linked, unlinked = link(w, lookup, key, crosswalks, study.spec.get("indeling"), study.spec.get("seed", 0))

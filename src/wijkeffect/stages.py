@@ -89,23 +89,27 @@ def city_cells(cells: pd.DataFrame, city: str) -> pd.DataFrame:
     return cells if city == "ALL" else cells[cells["gemeente_code"] == city]
 
 
-def estimate(study: str, city: str, outcomes: list[str] | str, cells_file: str, models: list[str], seed: int,
-             out_csv: str, respondents_dir: str = "", model_options: dict | None = None,
-             inference: dict | None = None, spec: str = "default") -> dict[str, pd.DataFrame]:
-    """Fit the configured models for one city and every outcome; write one CSV, return rows per outcome.
+def estimate(study: str, cities: list[str] | str, outcomes: list[str] | str, cells_file: str, models: list[str],
+             seed: int, out_csv: str, respondents_dir: str = "", model_options: dict | None = None,
+             inference: dict | None = None, spec: str = "default") -> dict[tuple[str, str], pd.DataFrame]:
+    """Fit the configured models for each city (or ALL) and outcome; write one CSV; rows per (city, outcome).
 
-    The city's cells and respondents are read once for all outcomes. twfe's main coefficient also gets
-    the wild cluster restricted bootstrap and randomisation inference rows configured under `inference`
-    (reps 0 switches one off).
+    Each city's cells and respondents are read once for all its outcomes (respondents from its own
+    gemeente file only). twfe's main coefficient also gets the wild cluster restricted bootstrap and
+    randomisation inference rows configured under `inference` (reps 0 switches one off).
     """
     from wijkeffect.models import needs_respondents
 
+    cities = [cities] if isinstance(cities, str) else list(cities)
     outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
     options, inference = model_options or {}, inference or {}
-    cells = city_cells(pd.read_parquet(resolve(cells_file)), city)
-    resp = read_respondents(respondents_dir, city) if needs_respondents(models, options) else None
-    out = {o: estimate_outcome(study, city, o, cells, resp, models, seed, options, inference, spec)
-           for o in outcomes}
+    all_cells = pd.read_parquet(resolve(cells_file))
+    out = {}
+    for city in cities:
+        cells = city_cells(all_cells, city)
+        resp = read_respondents(respondents_dir, city) if needs_respondents(models, options) else None
+        for o in outcomes:
+            out[(city, o)] = estimate_outcome(study, city, o, cells, resp, models, seed, options, inference, spec)
     pd.concat(out.values(), ignore_index=True).to_csv(_out(out_csv), index=False, lineterminator="\n",
                                                       float_format="%.10g")
     return out
@@ -173,39 +177,55 @@ NO_GEOMETRY = ("no map: the study names no wijk geometry (study key `geometry`);
                "estimates and the report do not need it")
 
 
-def figures(study_file: str, city: str, cells_file: str, outcomes: list[str], min_cell_n: int,
+def figures(study_file: str, cities: list[str] | str, cells_file: str, outcomes: list[str], min_cell_n: int,
             breaks: list[float], language: str, out_dir: str, out_index: str, width: str = "double",
             formats: list[str] | None = None) -> pd.DataFrame:
-    """Per treated wijk a trend figure and per city the change map (when the study has wijk geometry);
-    returns the index of files written (a `note` row says why a map is absent)."""
+    """Per treated wijk a trend figure and per city the change map (when the study has wijk geometry), for
+    each city of the job; returns the index of files written (a `note` row says why a map is absent).
+
+    Files go to results/<study>/figures/<city>/...: out_dir is the folder holding the city folders
+    (or, for a single city, that city's own folder, as the workflow passes it).
+    """
     from wijkeffect.figures.style import use_formats
-    from wijkeffect.figures.trends import wijk_trend
     from wijkeffect.study import load_study
 
     study = load_study(study_file)
-    cells = city_cells(pd.read_parquet(resolve(cells_file)), city)
+    cities = [cities] if isinstance(cities, str) else list(cities)
     out_dir = resolve(out_dir)
+    base = out_dir.parent if len(cities) == 1 and out_dir.name == cities[0] else out_dir
     geo = _geometry(study)
+    names = _city_names(study)
+    all_cells = pd.read_parquet(resolve(cells_file))
+    rows: list[tuple[str, str, str, str]] = []
+    with use_formats(formats):
+        for city in cities:
+            rows += _city_figures(city_cells(all_cells, city), city, names.get(city, city), geo, outcomes,
+                                  min_cell_n, breaks, language, base / city, width)
+    return _index(rows, out_index)
+
+
+def _city_figures(cells: pd.DataFrame, city: str, city_name: str, geo, outcomes: list[str], min_cell_n: int,
+                  breaks: list[float], language: str, out_dir: Path, width: str) -> list[tuple[str, str, str, str]]:
+    from wijkeffect.figures.trends import wijk_trend
+
     names = geo.set_index("wijk_code") if geo is not None else pd.DataFrame()
-    city_name = _city_names(study).get(city, city)
     rows = []
     treated = sorted(cells.loc[cells["role"] == "treated", "wijk_code"].unique())
-    with use_formats(formats):
-        for wijk in treated:
-            wname = names.loc[wijk, "wijk_name"] if wijk in names.index and "wijk_name" in names else wijk
-            stem = out_dir / wijk / "trends"
-            for p in wijk_trend(cells, wijk, outcomes, min_cell_n, f"{wname} ({wijk}), {city_name}", stem,
-                                language, width):
-                rows.append(("wijk_trend", wijk, ",".join(outcomes), str(p)))
-        if geo is None:
-            rows.append(("note", "", ",".join(outcomes), NO_GEOMETRY))
-        else:
-            from wijkeffect.figures.maps import city_map
+    for wijk in treated:
+        wname = names.loc[wijk, "wijk_name"] if wijk in names.index and "wijk_name" in names else wijk
+        stem = out_dir / wijk / "trends"
+        for p in wijk_trend(cells, wijk, outcomes, min_cell_n, f"{wname} ({wijk}), {city_name}", stem,
+                            language, width):
+            rows.append(("wijk_trend", wijk, ",".join(outcomes), str(p)))
+    if geo is None:
+        rows.append(("note", "", ",".join(outcomes), NO_GEOMETRY))
+    else:
+        from wijkeffect.figures.maps import city_map
 
-            for p in city_map(geo, cells, city, outcomes, breaks, min_cell_n, f"{city_name} ({city})",
-                              out_dir / f"map_{city}", language, width):
-                rows.append(("city_map", "", ",".join(outcomes), str(p)))
-    return _index(rows, out_index)
+        for p in city_map(geo, cells, city, outcomes, breaks, min_cell_n, f"{city_name} ({city})",
+                          out_dir / f"map_{city}", language, width):
+            rows.append(("city_map", "", ",".join(outcomes), str(p)))
+    return rows
 
 
 def _geometry(study):

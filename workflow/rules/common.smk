@@ -9,9 +9,11 @@ import yaml
 from wijkeffect.codebook import load_codebook
 from wijkeffect.config import params_key
 from wijkeffect.errors import WijkeffectError
-from wijkeffect.study import load_study
+from wijkeffect.paths import relative
+from wijkeffect.study import load_study, validate_tables
 
 STUDY = load_study(config["study"])
+validate_tables(STUDY)  # lookup, intervention list and crosswalks are checked before any wave is cleaned
 RES = f"results/{STUDY.name}"
 PROC = f"data/processed/{STUDY.name}"
 PARAMS = f"{PROC}/params"
@@ -102,11 +104,8 @@ def cleaned_waves():
 
 
 def study_inputs():
-    files = [config["study"], STUDY.spec["lookup"]]
-    if isinstance(STUDY.spec["treated"], dict):
-        files.append(STUDY.spec["treated"]["file"])
-    files += list(STUDY.spec.get("crosswalks", {}).values())
-    return files
+    geometry = STUDY.path_of("geometry") if HAS_GEOMETRY else None
+    return [config["study"], *(relative(p) for p in STUDY.table_files() if p != geometry)]
 
 
 def estimate_outputs():
@@ -196,7 +195,7 @@ def figures_params(wildcards, input, output):
     return params_json(study_file=config["study"], cities=FIGURE_JOBS[wildcards.city], cells_file=input.cells,
                        outcomes=OUTCOMES,
                        min_cell_n=config["min_cell_n"], breaks=config["map_breaks"], language=config["language"],
-                       out_dir=f"{RES}/figures/{wildcards.city}", out_index=output.index,
+                       out_dir=f"{RES}/figures", out_index=output.index,
                        width=config["figure_width"], formats=FORMATS)
 
 
