@@ -161,3 +161,73 @@ _TABLE_LABELS: dict[str, dict[str, str]] = {
 for _lang, _extra in _TABLE_LABELS.items():
     for _k, _v in _extra.items():
         LABELS[_lang].setdefault(_k, _v)
+
+# Plain-language verdicts (verdict.py): one paragraph per outcome, numbers filled in from the tidy table.
+_VERDICT_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "v_none": "No estimator finds a change in {outcome} in the intervention wijken that can be told apart from "
+                  "the control wijken: the {n} estimates range from {lo} to {hi} percentage points, and every 95% "
+                  "confidence interval includes zero ({span}).",
+        "v_all": "All {n} estimators find {direction} in {outcome} in the intervention wijken relative to the "
+                 "control wijken: {lo} to {hi} percentage points ({span}).",
+        "v_some": "The estimators do not agree on {outcome}: {k} of {n} find {direction} ({sig}); for the others "
+                  "the 95% confidence interval includes zero ({rest}).",
+        "v_opposite": "The estimators contradict each other on {outcome}: some find a significant decrease ({neg}), "
+                      "others a significant increase ({pos}).",
+        "v_decrease": "a decrease",
+        "v_increase": "an increase",
+        "v_estimate": "{model} {est} [{lo}, {hi}]",
+        "v_no_estimates": "No effect estimate is available for {outcome}.",
+        "v_pretrend_fail": "Caution: before the start, the intervention and control wijken already moved apart "
+                           "(event-study pre-trend test p {p}); the estimates may reflect that trend rather than "
+                           "the intervention.",
+        "v_pretrend_ok": "Before the start, the two groups moved in parallel as far as the data can tell "
+                         "(pre-trend test p {p}).",
+        "v_few_clusters": "With only {g} wijken as clusters, cluster-robust intervals can be too narrow",
+        "v_wcr": "; the wild cluster bootstrap gives p {p} for the two-way fixed-effects estimate",
+        "v_sensitivity": "Sensitivity analysis: {text}.",
+        "v_breakdown": "the effect stays significant for violations of parallel trends up to M = {m}",
+        "v_mde": "The smallest effect this design detects with {power}% power is about {mde} percentage points",
+        "v_mde_larger": "; the estimated effects are smaller, so a real effect of that size or less could be missed",
+        "v_model_based": "The outcome data are model-based small-area estimates, not direct survey measurements: "
+                         "they borrow strength from covariates, which pulls wijken towards each other and "
+                         "understates uncertainty.",
+        "v_naive": "The naive post-period difference ({est}) is not shown among the estimators: it mixes the "
+                   "effect with the level difference between intervention and control wijken.",
+    },
+    "nl": {
+        "v_none": "Geen enkele schatter vindt een verandering in {outcome} in de interventiewijken die te "
+                  "onderscheiden is van de controlewijken: de {n} schattingen liggen tussen {lo} en {hi} "
+                  "procentpunt, en elk 95%-betrouwbaarheidsinterval bevat nul ({span}).",
+        "v_all": "Alle {n} schatters vinden {direction} in {outcome} in de interventiewijken ten opzichte van de "
+                 "controlewijken: {lo} tot {hi} procentpunt ({span}).",
+        "v_some": "De schatters zijn het niet eens over {outcome}: {k} van de {n} vinden {direction} ({sig}); bij "
+                  "de andere bevat het 95%-betrouwbaarheidsinterval nul ({rest}).",
+        "v_opposite": "De schatters spreken elkaar tegen over {outcome}: sommige vinden een significante daling "
+                      "({neg}), andere een significante stijging ({pos}).",
+        "v_decrease": "een daling",
+        "v_increase": "een stijging",
+        "v_estimate": "{model} {est} [{lo}, {hi}]",
+        "v_no_estimates": "Er is geen effectschatting voor {outcome}.",
+        "v_pretrend_fail": "Let op: voor de start liepen interventie- en controlewijken al uiteen (pre-trendtoets "
+                           "van de event study p {p}); de schattingen kunnen die trend weerspiegelen in plaats "
+                           "van de interventie.",
+        "v_pretrend_ok": "Voor de start liepen beide groepen parallel, voor zover de gegevens dat laten zien "
+                         "(pre-trendtoets p {p}).",
+        "v_few_clusters": "Met slechts {g} wijken als clusters kunnen cluster-robuuste intervallen te smal zijn",
+        "v_wcr": "; de wild cluster bootstrap geeft p {p} voor de two-way fixed-effects schatting",
+        "v_sensitivity": "Gevoeligheidsanalyse: {text}.",
+        "v_breakdown": "het effect blijft significant bij schendingen van parallelle trends tot M = {m}",
+        "v_mde": "Het kleinste effect dat deze opzet met {power}% power detecteert is ongeveer {mde} procentpunt",
+        "v_mde_larger": "; de geschatte effecten zijn kleiner, dus een echt effect van die grootte of kleiner kan "
+                        "gemist worden",
+        "v_model_based": "De uitkomsten zijn modelmatige schattingen voor kleine gebieden, geen directe "
+                         "surveymetingen: ze lenen kracht van covariaten, waardoor wijken naar elkaar toe "
+                         "getrokken worden en de onzekerheid wordt onderschat.",
+        "v_naive": "Het naieve verschil na de start ({est}) telt niet mee: het vermengt het effect met het "
+                   "niveauverschil tussen interventie- en controlewijken.",
+    },
+}
+for _lang, _extra in _VERDICT_LABELS.items():
+    for _k, _v in _extra.items():
+        LABELS[_lang].setdefault(_k, _v)
