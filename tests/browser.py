@@ -110,3 +110,47 @@ def broken_links(html: str, base: str | Path) -> list[str]:
         if not path.exists():
             bad.append(f"<{tag}> {ref}: {path} does not exist")
     return bad
+
+
+def _js_object(html: str, name: str) -> dict:
+    """The object literal assigned by `var name = {...}` in a page's script (JSON in snakemake's report)."""
+    import json
+
+    key = f"var {name} = "
+    at = html.find(key + "{")
+    if at < 0:
+        return {}
+    obj, _ = json.JSONDecoder().raw_decode(html, at + len(key))
+    return obj
+
+
+def report_contents(html: str) -> tuple[dict, dict]:
+    """(categories, results) of a snakemake report: category -> subcategory -> [file], and file -> record
+    (name, labels, caption, data URI)."""
+    return _js_object(html, "categories"), _js_object(html, "results")
+
+
+def check_report(report: str | Path, root: str | Path, budget_ms: int = 8000) -> tuple[str, list[str]]:
+    """Load a snakemake report in headless Chromium; return its DOM and every problem found: nothing
+    rendered, docutils system messages (a broken caption or description), links or images that do not
+    resolve, and figures the report names that do not exist under root or are not embedded."""
+    report, root = Path(report), Path(root)
+    dom = dump_dom(report, budget_ms)
+    problems = []
+    if "<body" not in dom or len(dom) < 1000:
+        problems.append(f"{report}: the DOM after loading is empty")
+    if "System Message" in dom or "system-message" in dom:
+        problems.append(f"{report}: a docutils system message (broken RST) is shown")
+    problems += broken_links(dom, report.parent)
+    categories, results = report_contents(report.read_text(errors="replace"))
+    if not categories:
+        problems.append(f"{report}: no result categories found")
+    for cat, subs in categories.items():
+        for sub, files in subs.items():
+            for f in files:
+                if not (root / f).exists():
+                    problems.append(f"{cat}/{sub}: {f} does not exist under {root}")
+                rec = results.get(f)
+                if rec is None or not str(rec.get("data_uri", "")).startswith("data:"):
+                    problems.append(f"{cat}/{sub}: {f} is not embedded in the report")
+    return dom, problems
