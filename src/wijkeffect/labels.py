@@ -231,3 +231,72 @@ _VERDICT_LABELS: dict[str, dict[str, str]] = {
 for _lang, _extra in _VERDICT_LABELS.items():
     for _k, _v in _extra.items():
         LABELS[_lang].setdefault(_k, _v)
+
+# What each model assumes, one sentence each (review.py: the estimate notebook's last section).
+_ASSUMPTION_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "assume_twfe": "Without the intervention, treated and control wijken would have changed in parallel "
+                       "(common wave effects), and the effect is the same in every wijk and every wave after "
+                       "the start; with staggered starts, already-treated wijken serve as controls.",
+        "assume_twfe_individual": "As two-way fixed effects, on respondents: parallel trends conditional on age, "
+                                  "sex, education and migration background, a linear probability model, and a "
+                                  "constant effect.",
+        "assume_event_study": "Parallel trends, with effects allowed to differ by waves since the start; "
+                              "leads (k < 0) should be zero, which the joint pre-trend test checks.",
+        "assume_staggered": "Parallel trends between each start cohort and the never-treated (or not-yet-"
+                            "treated) wijken, no anticipation; effects may differ by cohort and wave, so "
+                            "already-treated wijken are never controls.",
+        "assume_segmented": "Linear trends in the log-odds before and after each group's start, in treated "
+                            "and control wijken alike; the effect is the difference in slope change.",
+        "assume_naive": "None worth having: it compares treated with control wijken after the start only, so "
+                        "any level difference between them (deprived intervention wijken) is taken as effect.",
+        "assume_unknown": "See the model's documentation.",
+        "review_model": "Model",
+        "review_assumes": "Assumes",
+        "review_role": "Role",
+        "review_wave": "Wave",
+        "review_respondents": "Respondents",
+        "review_with_outcome": "With outcome",
+        "review_wijken": "Wijken",
+        "review_cells": "Cells",
+        "review_small_cells": "Cells n < {n}",
+        "treated": "Intervention wijken",
+        "control_pooled": "Control wijken",
+        "raw_trends_title": "{outcome}: weighted prevalence, intervention vs control wijken ({city})",
+        "balanced": "|SMD| < {t}",
+    },
+    "nl": {
+        "assume_twfe": "Zonder interventie waren interventie- en controlewijken parallel veranderd (gemeenschappelijke "
+                       "meetingseffecten), en het effect is in elke wijk en elke meting na de start gelijk; bij "
+                       "gespreide starts dienen al behandelde wijken als controle.",
+        "assume_twfe_individual": "Als two-way fixed effects, op respondenten: parallelle trends gegeven leeftijd, "
+                                  "geslacht, opleiding en migratieachtergrond, een lineair kansmodel en een "
+                                  "constant effect.",
+        "assume_event_study": "Parallelle trends, met effecten die per aantal metingen sinds de start mogen "
+                              "verschillen; de leads (k < 0) horen nul te zijn, wat de pre-trendtoets nagaat.",
+        "assume_staggered": "Parallelle trends tussen elk startcohort en de nooit (of nog niet) behandelde "
+                            "wijken, geen anticipatie; effecten mogen per cohort en meting verschillen, dus al "
+                            "behandelde wijken zijn nooit controle.",
+        "assume_segmented": "Lineaire trends in de log-odds voor en na de start van elke groep, in interventie- "
+                            "en controlewijken; het effect is het verschil in verandering van de helling.",
+        "assume_naive": "Geen bruikbare: het vergelijkt interventie- met controlewijken alleen na de start, "
+                        "dus elk niveauverschil (achterstandswijken) telt als effect.",
+        "assume_unknown": "Zie de documentatie van het model.",
+        "review_model": "Model",
+        "review_assumes": "Veronderstelt",
+        "review_role": "Rol",
+        "review_wave": "Meting",
+        "review_respondents": "Respondenten",
+        "review_with_outcome": "Met uitkomst",
+        "review_wijken": "Wijken",
+        "review_cells": "Cellen",
+        "review_small_cells": "Cellen n < {n}",
+        "treated": "Interventiewijken",
+        "control_pooled": "Controlewijken",
+        "raw_trends_title": "{outcome}: gewogen prevalentie, interventie- en controlewijken ({city})",
+        "balanced": "|SMD| < {t}",
+    },
+}
+for _lang, _extra in _ASSUMPTION_LABELS.items():
+    for _k, _v in _extra.items():
+        LABELS[_lang].setdefault(_k, _v)

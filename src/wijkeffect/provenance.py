@@ -11,10 +11,10 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from wijkeffect.paths import ROOT, resolve
+from wijkeffect.paths import ROOT, relative, resolve
 
 PACKAGES = ("wijkeffect", "pandas", "numpy", "linearmodels", "geopandas", "matplotlib", "pyreadstat", "papermill",
-            "snakemake")
+            "snakemake", "great-tables")
 
 
 def sha256(path: str | Path) -> str:
@@ -58,17 +58,18 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def provenance(parameters: dict[str, Any], inputs: Iterable[str | Path]) -> pd.DataFrame:
-    """One table: parameters, git commit and dirtiness, package versions, sha256 of every input file."""
+    """One table: parameters, git commit and dirtiness, package versions, sha256 of every input file (named
+    relative to the project root, so the executed notebook does not depend on where the project lives)."""
     commit, dirty = git_state()
     rows = [("parameter", k, repr(v)) for k, v in parameters.items()]
     rows += [("code", "git commit", commit), ("code", "tree dirty", str(dirty))]
     rows += [("package", k, v) for k, v in versions().items()]
     for f in _files(inputs):
-        rows.append(("input sha256", str(f), sha256(f) if f.exists() else "MISSING"))
+        rows.append(("input sha256", relative(f), sha256(f) if f.exists() else "MISSING"))
     return pd.DataFrame(rows, columns=["kind", "name", "value"])
 
 
 def outputs_table(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """Files a notebook wrote, with sizes and sha256, for its closing cell."""
-    rows = [(str(f), f.stat().st_size, sha256(f)) for f in _files(paths)]
+    """Files a notebook wrote (relative to the project root), with sizes and sha256, for its closing cell."""
+    rows = [(relative(f), f.stat().st_size, sha256(f)) for f in _files(paths)]
     return pd.DataFrame(rows, columns=["file", "bytes", "sha256"])
