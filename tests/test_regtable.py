@@ -132,6 +132,10 @@ def test_write_tables_keeps_the_tidy_table_and_writes_one_table_per_outcome(est,
     # no pooled city in this results set: the study table groups the cities' columns
     md = (tmp_path / "regression_smoker.md").read_text()
     assert "GM9901: (1)" in md and "GM9902: (7)" in md
+    # estimates.{md,tex}: every outcome's study table in one file, no per-city copies
+    both = (tmp_path / "estimates.md").read_text()
+    assert both == md + "\n" + (tmp_path / "regression_walking.md").read_text()
+    assert (tmp_path / "estimates.tex").read_text().count(r"\begin{table}") == 2
 
 
 def test_latex_compiles(est, tmp_path):

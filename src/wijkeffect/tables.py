@@ -3,6 +3,7 @@ per wijk and wave; labelled from the one label dictionary."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,23 @@ def write_prevalence(cells: pd.DataFrame, out_dir: Path, min_cell_n: int, langua
 
 def write_tables(est: pd.DataFrame, out_dir: Path, language: str = "en", per_city: bool = False,
                  names: dict[str, str] | None = None, **options: Any) -> list[Path]:
-    """tables/estimates.csv (the full tidy table, DESIGN §6 columns, `term` included) and one regression
-    table per outcome, regression_<outcome>.{tex,md,html} (per city too with per_city); options go to
+    """tables/estimates.csv (the full tidy table, DESIGN §6 columns, `term` included), one regression table
+    per outcome, regression_<outcome>.{tex,md,html} (per city too with per_city), and estimates.{tex,md}
+    holding every outcome's table in one file (to \\input in a paper); options go to
     regtable.regression_table (uncertainty, stars, event, digits, spec)."""
     from wijkeffect.regtable import write_regression_tables
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "estimates.csv"]
     est.to_csv(paths[0], index=False, lineterminator="\n", float_format="%.10g")
-    return paths + write_regression_tables(est, out_dir, language, per_city=per_city, names=names, **options)
+    tables = write_regression_tables(est, out_dir, language, per_city=per_city, names=names, **options)
+    for ext in ("md", "tex"):
+        study = [p for p in tables if p.suffix == f".{ext}" and not _is_city_table(p)]
+        (out_dir / f"estimates.{ext}").write_text("\n".join(p.read_text() for p in study))
+        paths.append(out_dir / f"estimates.{ext}")
+    return paths + tables
+
+
+def _is_city_table(p: Path) -> bool:
+    """regression_<outcome>_<city> (a gemeente code ends the stem) rather than regression_<outcome>."""
+    return bool(re.search(r"_GM\d{4}$", p.stem))

@@ -21,6 +21,11 @@ from wijkeffect.labels import label
 CR1 = "cluster_wijk_cr1"
 
 
+def p_text(p: float) -> str:
+    """'= 0.23', '= 0.004' or '< 0.001': two decimals hide small p-values as 0.00."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}" if p < 0.01 else f"= {p:.2f}"
+
+
 def _main_spec(est: pd.DataFrame) -> pd.DataFrame:
     """Rows of the default specification (sweeps add others), without old-contract +holm/+bh copies."""
     if "spec" in est:
@@ -64,7 +69,7 @@ def event_plot(est: pd.DataFrame, city: str, outcome: str, title: str, stem: str
         ax.set_ylabel(label("effect_pp", language))
         ax.set_title(f"{title}: {label(outcome, language)}", loc="left", fontsize=7.5)
         if len(pre):
-            ax.annotate(f"{label('pretrend_p', language)} = {pre.iloc[0]:.2f}", (0.02, 0.96),
+            ax.annotate(f"{label('pretrend_p', language)} {p_text(pre.iloc[0])}", (0.02, 0.96),
                         xycoords="axes fraction", ha="left", va="top", fontsize=6)
         return save_figure(fig, stem)
 
