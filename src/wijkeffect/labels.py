@@ -192,8 +192,6 @@ _VERDICT_LABELS: dict[str, dict[str, str]] = {
         "v_model_based": "The outcome data are model-based small-area estimates, not direct survey measurements: "
                          "they borrow strength from covariates, which pulls wijken towards each other and "
                          "understates uncertainty.",
-        "v_naive": "The naive post-period difference ({est}) is not shown among the estimators: it mixes the "
-                   "effect with the level difference between intervention and control wijken.",
     },
     "nl": {
         "v_none": "Geen enkele schatter vindt een verandering in {outcome} in de interventiewijken die te "
@@ -224,8 +222,6 @@ _VERDICT_LABELS: dict[str, dict[str, str]] = {
         "v_model_based": "De uitkomsten zijn modelmatige schattingen voor kleine gebieden, geen directe "
                          "surveymetingen: ze lenen kracht van covariaten, waardoor wijken naar elkaar toe "
                          "getrokken worden en de onzekerheid wordt onderschat.",
-        "v_naive": "Het naieve verschil na de start ({est}) telt niet mee: het vermengt het effect met het "
-                   "niveauverschil tussen interventie- en controlewijken.",
     },
 }
 for _lang, _extra in _VERDICT_LABELS.items():
