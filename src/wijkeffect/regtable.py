@@ -92,8 +92,13 @@ def _known() -> set[str]:
     return set(LABELS["en"])
 
 
+def _covariates_list(c: Any) -> str:
+    return ", ".join(c.split("+")) if isinstance(c, str) and c else ""
+
+
 def _covariates_label(c: Any, language: str) -> str:
-    return ", ".join(c.split("+")) if isinstance(c, str) and c else label("none", language)
+    """'yes' in the footer (the list goes in the notes, etable style), 'none' without covariates."""
+    return label("yes", language) if _covariates_list(c) else label("none", language)
 
 
 def _num(v: float, digits: int) -> str:
@@ -259,6 +264,10 @@ def regression_table(est: pd.DataFrame, outcome: str, cities: list[str] | None =
         if any(vals):
             footer.append((label(f"row_{k}", language), vals))
     notes = [label("note_se" if uncertainty == "se" else "note_ci", language), label("note_scale", language)]
+    covs = {m: _covariates_list(cells[(c, m)][next(iter(cells[(c, m)]))]["covariates"]) for c, m in columns}
+    notes += [label("note_covariates", language, model=_column_label(m, language), covariates=v)
+              for m, v in covs.items() if v]
+    notes.append(label("note_inference", language))
     if any(m == "event_study" for _, m in columns) and event != "none":
         notes.append(label("note_event", language))
     if stars:
@@ -268,9 +277,15 @@ def regression_table(est: pd.DataFrame, outcome: str, cities: list[str] | None =
     title = (label("regtable_title", language, outcome=label(outcome, language)) if len(cities) > 1
              or cities == ["ALL"] else
              label("regtable_title_city", language, outcome=label(outcome, language), city=city_name(cities[0])))
-    return RegTable(title=title, columns=columns, headers=[label(m, language) for _, m in columns],
+    return RegTable(title=title, columns=columns, headers=[_column_label(m, language) for _, m in columns],
                     spanners=spanners if len(cities) > 1 else [], body=body, footer=footer, notes=notes,
                     shown=shown)
+
+
+def _column_label(model: str, language: str) -> str:
+    """A short column head (etable style); models without one get their full label."""
+    short = label(f"col_{model}", language)
+    return short if short != f"col_{model}" else label(model, language)
 
 
 def _footer_cells(rows: pd.DataFrame, main: pd.DataFrame, terms: list[tuple[tuple, pd.Series]], model: str,
@@ -311,10 +326,21 @@ def tex_escape(s: str) -> str:
     return "".join(_TEX_UNICODE.get(ch, ch) for ch in out)
 
 
-def to_latex(t: RegTable, label_id: str = "") -> str:
-    """A table float: booktabs rules, threeparttable notes (needs booktabs and threeparttable)."""
+def _tex_stack(head: str) -> str:
+    """A column head on two lines (split at its comma or last space) in a nested tabular: six models fit."""
+    a, sep, b = head.partition(", ")
+    if not sep:
+        a, sep, b = head.rpartition(" ")
+    if not sep or not a:
+        return tex_escape(head)
+    return rf"\begin{{tabular}}[b]{{@{{}}c@{{}}}}{tex_escape(a)}\\ {tex_escape(b)}\end{{tabular}}"
+
+
+def to_latex(t: RegTable, label_id: str = "", size: str = r"\footnotesize") -> str:
+    """A table float: booktabs rules, threeparttable notes (needs booktabs and threeparttable); size is the
+    font size command for the table (\\footnotesize keeps six models within an article's text width)."""
     n = len(t.columns)
-    lines = [r"\begin{table}[htbp]", r"\centering", r"\begin{threeparttable}",
+    lines = [r"\begin{table}[htbp]", r"\centering", size, r"\setlength{\tabcolsep}{4pt}", r"\begin{threeparttable}",
              rf"\caption{{{tex_escape(t.title)}}}" + (rf"\label{{{label_id}}}" if label_id else ""),
              rf"\begin{{tabular}}{{l*{{{n}}}{{c}}}}", r"\toprule"]
     if t.spanners:
@@ -324,7 +350,7 @@ def to_latex(t: RegTable, label_id: str = "") -> str:
             rules.append(rf"\cmidrule(lr){{{start}-{start + span - 1}}}")
             start += span
         lines += [" & ".join(parts) + r" \\", " ".join(rules)]
-    lines.append(" & " + " & ".join(tex_escape(h) for h in t.headers) + r" \\")
+    lines.append(" & " + " & ".join(_tex_stack(h) for h in t.headers) + r" \\")
     lines.append(" & " + " & ".join(f"({i + 1})" for i in range(n)) + r" \\")
     lines.append(r"\midrule")
     for lab, est, unc in t.body:
