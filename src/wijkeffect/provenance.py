@@ -14,7 +14,7 @@ import pandas as pd
 from wijkeffect.paths import ROOT, relative, resolve
 
 PACKAGES = ("wijkeffect", "pandas", "numpy", "linearmodels", "geopandas", "matplotlib", "pyreadstat", "papermill",
-            "snakemake")
+            "snakemake", "great-tables")
 
 
 def sha256(path: str | Path) -> str:
@@ -58,7 +58,8 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def provenance(parameters: dict[str, Any], inputs: Iterable[str | Path]) -> pd.DataFrame:
-    """One table: parameters, git commit and dirtiness, package versions, sha256 of every input file."""
+    """One table: parameters, git commit and dirtiness, package versions, sha256 of every input file (named
+    relative to the project root, so the executed notebook does not depend on where the project lives)."""
     commit, dirty = git_state()
     rows = [("parameter", k, repr(v)) for k, v in parameters.items()]
     rows += [("code", "git commit", commit), ("code", "tree dirty", str(dirty))]
@@ -69,6 +70,6 @@ def provenance(parameters: dict[str, Any], inputs: Iterable[str | Path]) -> pd.D
 
 
 def outputs_table(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """Files a notebook wrote, with sizes and sha256, for its closing cell."""
+    """Files a notebook wrote (relative to the project root), with sizes and sha256, for its closing cell."""
     rows = [(relative(f), f.stat().st_size, sha256(f)) for f in _files(paths)]
     return pd.DataFrame(rows, columns=["file", "bytes", "sha256"])

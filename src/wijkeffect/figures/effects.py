@@ -21,6 +21,23 @@ from wijkeffect.labels import label
 CR1 = "cluster_wijk_cr1"
 
 
+def p_text(p: float) -> str:
+    """'= 0.23', '= 0.004' or '< 0.001': two decimals hide small p-values as 0.00."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}" if p < 0.01 else f"= {p:.2f}"
+
+
+def _main_spec(est: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the default specification (sweeps add others), without old-contract +holm/+bh copies."""
+    if "spec" in est:
+        est = est[est["spec"].fillna("default") == "default"]
+    return est[~est["inference"].astype(str).str.contains(r"\+(?:holm|bh)$", regex=True)]
+
+
+def _cr1(inference: pd.Series) -> pd.Series:
+    """Whether each inference label is CR1 by wijk, whatever follows it (a joint test, an ssc label)."""
+    return inference.astype(str).str.startswith(CR1)
+
+
 def _pp(v: pd.Series | np.ndarray) -> np.ndarray:
     return 100 * np.asarray(v, float)
 
@@ -28,9 +45,10 @@ def _pp(v: pd.Series | np.ndarray) -> np.ndarray:
 def event_plot(est: pd.DataFrame, city: str, outcome: str, title: str, stem: str | Path,
                language: str = "en") -> list[Path]:
     """Event-study coefficients with 95% CI; k=-1 drawn at zero as the reference."""
+    est = _main_spec(est)
     e = est[(est["city"] == city) & (est["outcome"] == outcome) & (est["model"] == "event_study")
-            & est["inference"].str.startswith(CR1)]
-    k = e[e["term"].str.match(r"k=-?\d+$")].copy()
+            & _cr1(est["inference"])]
+    k = e[e["term"].str.match(r"k=-?\d+$")].drop_duplicates("term").copy()
     k["k"] = k["term"].str[2:].astype(int)
     k = pd.concat([k, pd.DataFrame({"k": [-1], "estimate": [0.0], "ci_low": [0.0], "ci_high": [0.0]})])
     k = k.sort_values("k")
@@ -51,12 +69,13 @@ def event_plot(est: pd.DataFrame, city: str, outcome: str, title: str, stem: str
         ax.set_ylabel(label("effect_pp", language))
         ax.set_title(f"{title}: {label(outcome, language)}", loc="left", fontsize=7.5)
         if len(pre):
-            ax.annotate(f"{label('pretrend_p', language)} = {pre.iloc[0]:.2f}", (0.02, 0.96),
+            ax.annotate(f"{label('pretrend_p', language)} {p_text(pre.iloc[0])}", (0.02, 0.96),
                         xycoords="axes fraction", ha="left", va="top", fontsize=6)
         return save_figure(fig, stem)
 
 
 def _forest_rows(est: pd.DataFrame, city: str, outcome: str, language: str) -> pd.DataFrame:
+    est = _main_spec(est)
     e = est[(est["city"] == city) & (est["outcome"] == outcome)]
     rows = []
     pick = [("f_twfe", "twfe", "D", CR1), ("f_twfe_wcr", "twfe", "D", "wild_cluster_restricted_bootstrap"),
@@ -97,7 +116,9 @@ def forest_plot(est: pd.DataFrame, city: str, outcome: str, title: str, stem: st
 def overview(est: pd.DataFrame, cities: list[str], names: dict[str, str], outcomes: list[str], stem: str | Path,
              language: str = "en") -> list[Path]:
     """twfe (CR1) per city and pooled, one panel per outcome, shared axis."""
-    e = est[(est["model"] == "twfe") & (est["term"] == "D") & est["inference"].str.startswith(CR1)]
+    est = _main_spec(est)
+    e = est[(est["model"] == "twfe") & (est["term"] == "D") & _cr1(est["inference"])]
+    e = e.drop_duplicates(["city", "outcome"])
     order = ["ALL", *cities]
     with style():
         height = 26 + 7 * len(order)  # mm: 14 mm below, 12 mm above the rows
