@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CORES  ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: demo test env bench clean demo-data review report
+.PHONY: demo test env bench clean demo-data review report system-deps
 
 env: $(STAMP)
 
@@ -35,7 +35,11 @@ review: $(STAMP)
 		-p no:cacheprovider results/demo/notebooks
 
 # pytest exits 5 when it collects no test; that is reported, not treated as a failure of the set-up.
-test: $(STAMP)
+# System packages some tests use (Chromium, pdflatex, SLURM): installed when root and missing, else those tests skip.
+system-deps:
+	@bash tools/system-deps.sh
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 bench: $(STAMP)

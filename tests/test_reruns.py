@@ -15,6 +15,7 @@ pytestmark = pytest.mark.e2e
 CLEAN = {"clean_wave", "panel", "estimate", "figures", "summary", "audit"}
 ESTIMATE = {"estimate", "summary", "audit"}
 PRESENTATION = {"figures", "summary", "audit"}
+SHOWN = PRESENTATION | {"estimate"}  # the estimate notebook also shows cells and labels
 
 
 def job_counts(out: str) -> dict[str, int]:
@@ -63,8 +64,8 @@ def test_nothing_changed_nothing_runs(done):
     (["inference={bootstrap_reps: 99, randomization_reps: 99}"], ESTIMATE, {"estimate": 3}),
     (["seed=7"], ESTIMATE, {"estimate": 3}),
     (["model_options={staggered: {control_group: not_yet}}"], ESTIMATE, {"estimate": 3}),
-    (["min_cell_n=5"], PRESENTATION, {"figures": 2}),
-    (["language=nl"], PRESENTATION, {"figures": 2}),
+    (["min_cell_n=5"], SHOWN, {"figures": 2, "estimate": 3}),
+    (["language=nl"], SHOWN, {"figures": 2}),
     (["map_breaks=[-0.2, 0, 0.2]"], {"figures", "audit"}, {"figures": 2}),
     (["truth=data/raw/demo/TRUTH_other.yaml"], {"summary", "audit"}, {"summary": 1}),
     (["figure_formats=[png, pdf]"], PRESENTATION, {"figures": 2}),

@@ -302,11 +302,13 @@ def adjust_across_outcomes(est: pd.DataFrame) -> pd.DataFrame:
 
 def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: str = "en",
             truth_file: str = "", cells_file: str = "", study_file: str = "", min_cell_n: int = 10,
-            figures_dir: str = "", workers: int = 1, formats: list[str] | None = None) -> pd.DataFrame:
+            figures_dir: str = "", workers: int = 1, formats: list[str] | None = None,
+            first_page: str = "") -> pd.DataFrame:
     """Collect every model's rows into estimates.csv; write the tables (estimates, and prevalence per wijk
     and wave with small cells suppressed); draw the event-study and forest plots per city and outcome and
     the overview across cities; compare with the truth when given (synthetic data)."""
     from wijkeffect.models.tidy import RESULT_COLUMNS
+    from wijkeffect.study import load_study
     from wijkeffect.tables import write_prevalence, write_tables
 
     est = pd.concat([pd.read_csv(resolve(f), dtype={"covariates": str, "spec": str}, keep_default_na=False,
@@ -314,7 +316,8 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
     est = adjust_across_outcomes(est)
     est = est.sort_values(["spec", "city", "outcome", "model", "term", "inference"], kind="stable").reset_index(drop=True)
     est.to_csv(_out(out_estimates), index=False, lineterminator="\n", float_format="%.10g")
-    write_tables(est, resolve(tables_dir), language)
+    names = _city_names(load_study(study_file)) if study_file else {}
+    write_tables(est, resolve(tables_dir), language, names=names)
     if cells_file:
         write_prevalence(pd.read_parquet(resolve(cells_file)), resolve(tables_dir), min_cell_n, language)
     if figures_dir and study_file:
@@ -322,6 +325,13 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
 
         with use_formats(formats):
             _summary_figures(est, study_file, resolve(figures_dir), language, workers)
+    if first_page:
+        from wijkeffect.verdict import write_first_page
+
+        study = load_study(study_file)
+        outcomes = [o for o in study.outcomes if o in set(est["outcome"])]
+        write_first_page(est, _out(first_page), resolve(figures_dir), language, names=names, outcomes=outcomes,
+                         model_based=study.spec.get("source") == "statline")
     if truth_file and resolve(truth_file).exists():
         truth = yaml.safe_load(resolve(truth_file).read_text())
         est = est.copy()

@@ -173,11 +173,11 @@ def _image(path: str | Path, width: str, alt: str) -> str:
     import base64
     from html import escape
 
-    from wijkeffect.paths import resolve
+    from wijkeffect.paths import relative, resolve
 
     data = base64.b64encode(resolve(path).read_bytes()).decode("ascii")
     return (f'<img class="wijkeffect-figure" src="data:image/png;base64,{data}" alt="{escape(alt)}" '
-            f'title="{escape(str(path))}" style="width: {width}; max-width: 100%;">')
+            f'title="{escape(relative(path))}" style="width: {width}; max-width: 100%;">')
 
 
 def first_page_html(vs: list[Verdict], figures: dict[str, str | Path] | None = None, language: str = "en",

@@ -19,6 +19,8 @@ PROC = f"data/processed/{STUDY.name}"
 PARAMS = f"{PROC}/params"
 PYTHON = sys.executable
 NOTEBOOK = f"{PYTHON} -m wijkeffect.notebook"
+FIRST_PAGE = f"{RES}/report/first_page.html"
+config["report_first_page"] = FIRST_PAGE  # the report's first page (workflow/report/workflow.rst) includes it
 HAS_GEOMETRY = "geometry" in STUDY.spec
 # png is always written: the report and the notebooks show it
 FORMATS = list(dict.fromkeys([*config.get("figure_formats", ["pdf", "svg", "png"]), "png"]))
@@ -156,6 +158,16 @@ def figures_outputs():
     return out
 
 
+def regression_outputs():
+    """Per outcome: the regression table (models as columns) in LaTeX and Markdown, and in HTML for the report."""
+    out = {"regression": [f"{RES}/tables/regression_{o}.{e}" for o in OUTCOMES for e in ("tex", "md")]}
+    for o in OUTCOMES:
+        out[f"regression_{o}"] = report(f"{RES}/tables/regression_{o}.html", caption="../report/regression.rst",
+                                        category="Tables", subcategory="Regression tables",
+                                        labels={"outcome": o, "table": "regression"})
+    return out
+
+
 def all_outputs():
     return [*all_results(), f"{RES}/audit.txt"]
 
@@ -173,7 +185,8 @@ def panel_params(wildcards, input, output):
 def estimate_param_file(wildcards):
     return param_file(f"estimate_{wildcards.city}", models=config["models"], model_options=config["model_options"],
                       inference=config["inference"], seed=config["seed"], outcomes=OUTCOMES,
-                      cities=ESTIMATE_JOBS[wildcards.city])
+                      cities=ESTIMATE_JOBS[wildcards.city], min_cell_n=config["min_cell_n"],
+                      language=config["language"])  # the notebook shows suppressed cells and labels
 
 
 def estimate_params(wildcards, input, output):
@@ -181,7 +194,8 @@ def estimate_params(wildcards, input, output):
                        cells_file=input.cells,
                        respondents_dir=input.respondents, models=config["models"],
                        model_options=config["model_options"], inference=config["inference"], seed=config["seed"],
-                       out_csv=output.csv)
+                       balance_file=f"{RES}/balance.csv", min_cell_n=config["min_cell_n"],
+                       language=config["language"], out_csv=output.csv)
 
 
 def figures_param_file(wildcards):
@@ -211,7 +225,7 @@ def summary_params(wildcards, input, output, threads):
     return params_json(inputs=list(input.estimates), out_estimates=output.estimates, tables_dir=f"{RES}/tables",
                        language=config["language"], truth_file=config.get("truth", ""), cells_file=input.cells,
                        study_file=config["study"], min_cell_n=config["min_cell_n"],
-                       figures_dir=f"{RES}/figures", workers=threads, formats=FORMATS)
+                       figures_dir=f"{RES}/figures", workers=threads, formats=FORMATS, first_page=output.first_page)
 
 
 wildcard_constraints:

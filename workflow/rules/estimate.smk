@@ -4,6 +4,7 @@ rule estimate:
         nb="notebooks/estimate.ipynb",
         cells=f"{PROC}/wijk_period.parquet",
         respondents=f"{PROC}/respondents",
+        balance=f"{RES}/balance.csv",
         params=estimate_param_file,
     output:
         csv=f"{RES}/estimates/{{city}}.csv",

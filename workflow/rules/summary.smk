@@ -9,6 +9,8 @@ rule summary:
         overview=report(f"{RES}/figures/overview.png", caption="../report/overview.rst",
                         category="ALL", subcategory="Overview"),
         effects_index=f"{RES}/figures/effects_index.csv",
+        first_page=FIRST_PAGE,
+        **regression_outputs(),
         nb=f"{RES}/notebooks/summary/summary.ipynb",
         **effect_report_outputs(),
     params:
