@@ -410,3 +410,19 @@ def build_study(study: Any, root: Path | None = None, models: Iterable[str] = ()
     return {"cells": cells, "missing": missing, "accounting": acc, "balance": balance,
             "files": pd.DataFrame({"file": [str(f) for f in files]}),
             "absent_treated": pd.DataFrame({"wijk_code": absent})}
+
+
+def change_between(panel: pd.DataFrame, first: int | None = None, last: int | None = None) -> pd.DataFrame:
+    """Per outcome and wijk: value in the last wave minus the first (each outcome's own waves by default)."""
+    rows = []
+    for outcome, g in panel.groupby("outcome"):
+        a = first if first is not None else int(g["wave"].min())
+        b = last if last is not None else int(g["wave"].max())
+        w = g.pivot(index="wijk_code", columns="wave", values="value")
+        if a not in w or b not in w:
+            continue
+        d = (w[b] - w[a]).rename("value").reset_index()
+        d["outcome"], d["first"], d["last"] = outcome, a, b
+        rows.append(d)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["wijk_code", "value", "outcome", "first", "last"])
