@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -143,12 +144,25 @@ def normalise(raw: pd.DataFrame, source: str | Path) -> pd.DataFrame:
     return out
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    if not path.exists():
+        raise WijkeffectError(f"{path}: StatLine export not found")
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+@lru_cache(maxsize=16)
+def _read_normalised(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    """One export, normalised; cached per path and modification stamp (studies and tests reread files)."""
+    return normalise(_read_raw(Path(path)), path)
+
+
 def read_statline(paths: Iterable[str | Path]) -> pd.DataFrame:
     """Every export stacked (any mix of years, age groups and margins); indicators absent in a file stay NaN."""
-    frames = [normalise(_read_raw(Path(p)), p) for p in paths]
+    frames = [_read_normalised(str(p), *_stamp(Path(p))) for p in paths]
     if not frames:
         raise WijkeffectError("statline: no files given; expected one or more StatLine exports")
-    out = pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)  # a new frame: the cached ones are never modified
     dup = out.duplicated(["region_code", "age_code", "marges", "year"], keep=False)
     if dup.any():
         ex = out.loc[dup, ["region_code", "age_group", "year", "file"]].astype(str).agg(" ".join, axis=1)
@@ -215,6 +229,7 @@ def wijk_panel(df: pd.DataFrame, indicators: dict[str, str], age_group: str = "1
     for outcome, col in indicators.items():
         wide = sub.set_index(["gemeente_code", "region_code", "year", "margin"])[col].unstack("margin")
         wide = wide.reindex(columns=["value", "lower", "upper"])
+        wide.columns.name = None
         wide = wide.reset_index().rename(columns={"region_code": "wijk_code"})
         for year, g in wide.groupby("year"):
             n_missing = int(g["value"].isna().sum())
@@ -406,10 +421,38 @@ def build_study(study: Any, root: Path | None = None, models: Iterable[str] = ()
                            else None, population, spec.get("weights", "auto"), spec.get("wave_date", "10-01"))
     absent = sorted(set(treated["wijk_code"]) - set(panel["wijk_code"]))
     acc = (cells.groupby(["outcome", "wave", "role"]).size().unstack("role", fill_value=0).reset_index())
+    acc.columns.name = None
     acc["treated_wijken_not_in_files"] = len(absent)
-    return {"cells": cells, "missing": missing, "accounting": acc, "balance": balance,
-            "files": pd.DataFrame({"file": [str(f) for f in files]}),
-            "absent_treated": pd.DataFrame({"wijk_code": absent})}
+    out = {"cells": cells, "missing": missing, "accounting": acc, "balance": balance,
+           "files": pd.DataFrame({"file": [str(f) for f in files]}),
+           "absent_treated": pd.DataFrame({"wijk_code": absent}),
+           "verdict": pd.DataFrame([post_period_verdict(cells)])}
+    if spec.get("mapping_report"):
+        from wijkeffect.policy_wijken import mapping_report, read_mapping
+
+        out["mapping"] = mapping_report(read_mapping(resolve(spec["mapping_report"], root)))
+    return out
+
+
+def post_period_verdict(cells: pd.DataFrame) -> dict[str, Any]:
+    """Whether the panel can say anything about an effect: waves before and after the starts."""
+    t = cells[cells["role"] == "treated"]
+    pre = sorted(int(w) for w in t.loc[t["D"] == 0, "wave"].unique())
+    post = sorted(int(w) for w in t.loc[t["D"] > 0, "wave"].unique())
+    start = t["start"].min()
+    if t.empty:
+        text, ok = "no treated wijk in the panel: nothing to estimate", False
+    elif not post:
+        text, ok = (f"no post-period wave yet: every wave ({', '.join(map(str, pre))}) is before the start "
+                    f"({start:%Y-%m}); no effect is estimated until a later wave is supplied (e.g. StatLine "
+                    "50120NED, 2022)"), False
+    elif not pre:
+        text, ok = f"no pre-period wave: every wave is after the start ({start:%Y-%m}); nothing to compare with", False
+    else:
+        text, ok = (f"estimable: waves before the start {pre}, after {post}; the effect is the change in the "
+                    "treated-control gap from the former to the latter"), True
+    return {"estimable": ok, "verdict": text, "pre_waves": " ".join(map(str, pre)),
+            "post_waves": " ".join(map(str, post))}
 
 
 def change_between(panel: pd.DataFrame, first: int | None = None, last: int | None = None) -> pd.DataFrame:

@@ -1,0 +1,109 @@
+"""The open-data study definitions: krachtwijken mapping and its ambiguity report, Wij zijn de Wijk verdicts."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from wijkeffect.errors import WijkeffectError
+from wijkeffect.policy_wijken import mapping_report, read_mapping, treated_from_mapping
+from wijkeffect.statline import build_study
+from wijkeffect.study import load_study
+
+HERE = Path(__file__).parent
+FIX = HERE / "fixtures" / "statline"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, root, shared_data) -> Path:
+    """A project root whose ../shared/data is the real data (as in a checkout next to shared/)."""
+    base = tmp_path_factory.mktemp("checkout")
+    (base / "shared").mkdir()
+    (base / "shared" / "data").symlink_to(shared_data)
+    (base / "proj").mkdir()
+    for d in ("config", "tests"):
+        (base / "proj" / d).symlink_to(root / d)
+    return base / "proj"
+
+
+def test_krachtwijken_mapping_and_ambiguity_report(root, shared_data):
+    m = read_mapping(root / "config/studies/krachtwijken_2020_mapping.csv")
+    ref = pd.read_csv(shared_data / "reference" / "krachtwijken_40.csv")
+    rep = mapping_report(m, ref)
+    assert len(rep) == 40 and not (rep["status"] == "not_in_mapping").any()  # every policy wijk is accounted for
+    assert rep.loc[rep["status"] == "unmapped", "policy_wijk"].tolist() == ["Bennekel"]
+    shared = rep.set_index("policy_wijk")["shares_cbs_wijk_with"]
+    assert shared["De Hoogte"] == "Korrewegwijk" and shared["Ondiep"] == "Zuilen Oost"
+    assert set(rep.loc[rep["status"] == "ambiguous", "gemeente"]) >= {"Groningen", "Rotterdam", "Utrecht"}
+    # every code is a real 2020 wijk (codes parsed from the CBS boundaries), in the named gemeente
+    text = (shared_data / "cbs_wijk_2020" / "wijk_2020.topojson").read_text(encoding="utf-8")
+    codes = dict(re.findall(r'"statcode":\s*"(WK\d{6})".*?"statnaam":\s*"([^"]*)"', text))
+    mapped = m[m["wijk_code"].notna()]
+    assert mapped["wijk_code"].isin(list(codes)).all()
+    assert (mapped["wijk_code"].map(codes) == mapped["wijk_name_2020"]).all()
+    # the study's treated file is the mapping's CBS wijken, each once
+    treated = pd.read_csv(root / "config/studies/krachtwijken_2020_treated.csv", dtype=str)
+    pd.testing.assert_frame_equal(treated, treated_from_mapping(m, "2013-01-01").astype(str))
+    assert treated["wijk_code"].is_unique and len(treated) == mapped["wijk_code"].nunique()
+
+
+def test_mapping_errors(tmp_path, root):
+    m = pd.read_csv(root / "config/studies/krachtwijken_2020_mapping.csv", dtype=str)
+    m.loc[0, "wijk_code"] = "WK059901"  # a Rotterdam code under Alkmaar
+    m.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(WijkeffectError, match="outside its gemeente.*WK059901"):
+        read_mapping(tmp_path / "m.csv")
+    m.loc[0, "match_type"] = "roughly"
+    m.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(WijkeffectError, match="match_type.*roughly"):
+        read_mapping(tmp_path / "m.csv")
+
+
+def test_krachtwijken_study_base_2012(project):
+    study = load_study(project / "config/studies/krachtwijken_2012_2020.yaml", project)
+    out = build_study(study, project, models=["twfe", "event_study", "staggered"])
+    c, v = out["cells"], out["verdict"].iloc[0]
+    assert v["estimable"] and v["pre_waves"] == "2012" and v["post_waves"] == "2016 2020"
+    t = c[c["role"] == "treated"]
+    assert t["wijk_code"].nunique() == 70 and set(t.loc[t["wave"] == 2012, "D"]) == {0.0}
+    assert set(t.loc[t["wave"] > 2012, "D"]) == {1.0}
+    ctl = c.loc[c["role"] == "control"].drop_duplicates("wijk_code")
+    assert not ctl["gemeente_code"].isin(study.cities).all()  # controls from other cities too
+    assert out["balance"].loc["MoeiteMetRondkomen_38", "mean_matched"] > 0.3  # deprived controls
+    assert "exercise" not in set(c.loc[c["wave"] == 2012, "outcome"])  # absent in 2012: reported, not filled
+    miss = out["missing"].set_index(["outcome", "year"])
+    assert miss.loc[("exercise", 2012), "status"] == "absent"
+    assert (out["mapping"]["status"] == "unmapped").sum() == 1
+    with pytest.raises(WijkeffectError, match="respondent"):
+        build_study(study, project, models=["twfe", "segmented"])
+
+
+def test_wij_zijn_de_wijk_has_no_post_period_yet(project):
+    study = load_study(project / "config/studies/wij_zijn_de_wijk.yaml", project)
+    out = build_study(study, project)
+    v = out["verdict"].iloc[0]
+    assert not v["estimable"] and v["verdict"].startswith("no post-period wave yet")
+    assert v["pre_waves"] == "2012 2016 2020"
+    assert (out["cells"].loc[out["cells"]["role"] == "control", "wijk_code"].nunique()) >= 3
+
+
+def test_wij_zijn_de_wijk_runs_with_a_2022_wave(root):
+    """On the synthetic 50120NED-layout fixture (true 2022 effect -0.04 on every outcome), twfe recovers it."""
+    from wijkeffect.models.tidy import Context
+    from wijkeffect.models.twfe import twfe_cells
+
+    study = load_study(FIX / "wij_zijn_de_wijk_2022.yaml", root)
+    out = build_study(study, root, models=["twfe"])
+    v = out["verdict"].iloc[0]
+    assert v["estimable"] and v["post_waves"] == "2022"
+    c = out["cells"]
+    assert c["weights"].str.startswith("inverse_variance").all() and c["se"].between(0.009, 0.031).all()
+    assert out["missing"].set_index(["outcome", "year"]).loc[("smoker", 2020), "missing"] == 1
+    for outcome in study.outcomes:
+        row = twfe_cells(c[c["outcome"] == outcome], Context(study.name, "ALL", outcome))[0]
+        assert row["estimate"] == pytest.approx(-0.04, abs=0.01), outcome
