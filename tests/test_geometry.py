@@ -56,3 +56,21 @@ def test_bad_codes_refused(tmp_path):
     g.to_file(tmp_path / "x.gpkg")
     with pytest.raises(WijkeffectError, match="W0101"):
         read_boundaries(tmp_path / "x.gpkg")
+
+
+def test_national_map_draws_every_wijk(tmp_path):
+    """Missing values and missing geometry are counted in the panel titles; files in every format."""
+    import pandas as pd
+    from matplotlib.image import imread
+
+    from wijkeffect.figures.maps import national_map
+
+    geo = gpd.GeoDataFrame({"wijk_code": ["WK000101", "WK000102", "WK000103"]},
+                           geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000), None], crs="EPSG:28992")
+    values = pd.DataFrame({"wijk_code": ["WK000101", "WK000103"], "outcome": ["smoker", "smoker"],
+                           "value": [-0.06, 0.01]})
+    paths = national_map(geo, values, ["smoker"], [-0.05, 0.05], "test", tmp_path / "nat", highlight={"WK000101"})
+    assert sorted(p.suffix for p in paths) == [".pdf", ".png", ".svg"]
+    svg = (tmp_path / "nat.svg").read_text()
+    assert "1 no estimate, 1 no geometry" in svg
+    assert imread(tmp_path / "nat.png").shape[1] == round(183 / 25.4 * 300)  # 183 mm at the style's 300 dpi

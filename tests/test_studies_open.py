@@ -107,3 +107,23 @@ def test_wij_zijn_de_wijk_runs_with_a_2022_wave(root):
     for outcome in study.outcomes:
         row = twfe_cells(c[c["outcome"] == outcome], Context(study.name, "ALL", outcome))[0]
         assert row["estimate"] == pytest.approx(-0.04, abs=0.01), outcome
+
+
+def test_stage_writes_cells_and_accounting(tmp_path, root, monkeypatch):
+    """stages_opendata.statline_panel on the fixture study: the cells contract and the accounting table."""
+    import wijkeffect.paths as paths
+    from wijkeffect.stages_opendata import statline_panel
+    from wijkeffect.statline import CELL_COLUMNS
+
+    monkeypatch.setattr(paths, "ROOT", root)
+    out = statline_panel(str(FIX / "wij_zijn_de_wijk_2022.yaml"), str(tmp_path / "cells.parquet"),
+                         str(tmp_path / "acc.csv"), out_verdict=str(tmp_path / "verdict.csv"),
+                         out_mapping=str(tmp_path / "mapping.csv"), out_sources=str(tmp_path / "sources.csv"))
+    cells = pd.read_parquet(tmp_path / "cells.parquet")
+    assert list(cells.columns[:14]) == CELL_COLUMNS
+    acc = pd.read_csv(tmp_path / "acc.csv")
+    assert {"outcome", "wave", "indicator", "wijken_missing", "status", "treated_cells", "control_cells"} <= set(acc)
+    assert acc.loc[(acc["outcome"] == "smoker") & (acc["wave"] == 2020), "wijken_missing"].item() == 1
+    assert pd.read_csv(tmp_path / "verdict.csv")["estimable"].item()
+    assert len(pd.read_csv(tmp_path / "sources.csv")["sha256"].item()) == 64
+    assert out["mapping"]["policy_wijk"].tolist() == ["Presikhaaf", "Bloemenbuurt", "De Nude"]

@@ -423,7 +423,7 @@ def build_study(study: Any, root: Path | None = None, models: Iterable[str] = ()
     acc = (cells.groupby(["outcome", "wave", "role"]).size().unstack("role", fill_value=0).reset_index())
     acc.columns.name = None
     acc["treated_wijken_not_in_files"] = len(absent)
-    out = {"cells": cells, "missing": missing, "accounting": acc, "balance": balance,
+    out = {"cells": cells, "panel": panel, "missing": missing, "accounting": acc, "balance": balance,
            "files": pd.DataFrame({"file": [str(f) for f in files]}),
            "absent_treated": pd.DataFrame({"wijk_code": absent}),
            "verdict": pd.DataFrame([post_period_verdict(cells)])}
