@@ -56,8 +56,9 @@ def statline_panel(study_file: str, out_cells: str, out_accounting: str, out_bal
     built["accounting_table"] = acc
     if out_balance:
         built["balance"].to_csv(_out(out_balance), lineterminator="\n", float_format="%.6g")
-    if out_mapping and "mapping" in built:
-        built["mapping"].to_csv(_out(out_mapping), index=False, lineterminator="\n")
+    if out_mapping:  # written even without a mapping file, so a workflow rule can always declare it
+        built.get("mapping", pd.DataFrame(columns=["gemeente", "policy_wijk", "status"])).to_csv(
+            _out(out_mapping), index=False, lineterminator="\n")
     if out_verdict:
         built["verdict"].to_csv(_out(out_verdict), index=False, lineterminator="\n")
     files = [Path(f) for f in built["files"]["file"]]
