@@ -189,3 +189,16 @@ def test_respondent_models_refused():
     with pytest.raises(WijkeffectError, match=r"twfe_individual.*statline"):
         sl.refuse_respondent_models(["twfe", "twfe_individual"], "krachtwijken")
     sl.refuse_respondent_models(["twfe", "event_study", "staggered"], "krachtwijken")
+
+
+def test_verdicts_per_outcome():
+    panel = pd.concat([_panel(), _panel().assign(outcome="exercise").query("wave == 2020")])
+    before = pd.DataFrame({"wijk_code": ["WK000101"], "start": [pd.Timestamp("2015-01-01")], "group": ["k"]})
+    v = sl.verdicts(sl.statline_cells(panel, before, "all")).set_index("outcome")
+    assert v.loc["exercise", "verdict"].startswith("no pre-period wave") and not v.loc["exercise", "estimable"]
+    later = before.assign(start=pd.Timestamp("2021-09-01"))
+    v = sl.verdicts(sl.statline_cells(panel, later, "all")).set_index("outcome")
+    assert not v["estimable"].any() and v.loc["smoker", "verdict"].startswith("no post-period wave yet")
+    mid = before.assign(start=pd.Timestamp("2018-01-01"))
+    v = sl.verdicts(sl.statline_cells(panel, mid, "all")).set_index("outcome")
+    assert v.loc["smoker", "estimable"] and v.loc["smoker", "pre_waves"] == "2016"

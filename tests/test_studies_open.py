@@ -75,9 +75,7 @@ def test_krachtwijken_study_base_2012(project):
     ctl = c.loc[c["role"] == "control"].drop_duplicates("wijk_code")
     assert not ctl["gemeente_code"].isin(study.cities).all()  # controls from other cities too
     assert out["balance"].loc["MoeiteMetRondkomen_38", "mean_matched"] > 0.3  # deprived controls
-    assert "exercise" not in set(c.loc[c["wave"] == 2012, "outcome"])  # absent in 2012: reported, not filled
-    miss = out["missing"].set_index(["outcome", "year"])
-    assert miss.loc[("exercise", 2012), "status"] == "absent"
+    assert set(out["verdict"]["estimable"]) == {True}  # every outcome has the 2012 base wave
     assert (out["mapping"]["status"] == "unmapped").sum() == 1
     with pytest.raises(WijkeffectError, match="respondent"):
         build_study(study, project, models=["twfe", "segmented"])
@@ -90,6 +88,9 @@ def test_wij_zijn_de_wijk_has_no_post_period_yet(project):
     assert not v["estimable"] and v["verdict"].startswith("no post-period wave yet")
     assert v["pre_waves"] == "2012 2016 2020"
     assert (out["cells"].loc[out["cells"]["role"] == "control", "wijk_code"].nunique()) >= 3
+    assert not out["verdict"]["estimable"].any()
+    miss = out["missing"].set_index(["outcome", "year"])  # exercise: no 2012 estimate, reported
+    assert miss.loc[("exercise", 2012), "status"] == "absent" and miss.loc[("exercise", 2016), "status"] == "partial"
 
 
 def test_wij_zijn_de_wijk_runs_with_a_2022_wave(root):
@@ -124,6 +125,6 @@ def test_stage_writes_cells_and_accounting(tmp_path, root, monkeypatch):
     acc = pd.read_csv(tmp_path / "acc.csv")
     assert {"outcome", "wave", "indicator", "wijken_missing", "status", "treated_cells", "control_cells"} <= set(acc)
     assert acc.loc[(acc["outcome"] == "smoker") & (acc["wave"] == 2020), "wijken_missing"].item() == 1
-    assert pd.read_csv(tmp_path / "verdict.csv")["estimable"].item()
+    assert pd.read_csv(tmp_path / "verdict.csv")["estimable"].all()
     assert len(pd.read_csv(tmp_path / "sources.csv")["sha256"].item()) == 64
     assert out["mapping"]["policy_wijk"].tolist() == ["Presikhaaf", "Bloemenbuurt", "De Nude"]

@@ -426,7 +426,7 @@ def build_study(study: Any, root: Path | None = None, models: Iterable[str] = ()
     out = {"cells": cells, "panel": panel, "missing": missing, "accounting": acc, "balance": balance,
            "files": pd.DataFrame({"file": [str(f) for f in files]}),
            "absent_treated": pd.DataFrame({"wijk_code": absent}),
-           "verdict": pd.DataFrame([post_period_verdict(cells)])}
+           "verdict": verdicts(cells)}
     if spec.get("mapping_report"):
         from wijkeffect.policy_wijken import mapping_report, read_mapping
 
@@ -434,9 +434,9 @@ def build_study(study: Any, root: Path | None = None, models: Iterable[str] = ()
     return out
 
 
-def post_period_verdict(cells: pd.DataFrame) -> dict[str, Any]:
-    """Whether the panel can say anything about an effect: waves before and after the starts."""
-    t = cells[cells["role"] == "treated"]
+def post_period_verdict(cells: pd.DataFrame, outcome: str = "all") -> dict[str, Any]:
+    """Whether the panel can say anything about an effect: treated waves before and after the starts."""
+    t = cells[(cells["role"] == "treated") & ((cells["outcome"] == outcome) if outcome != "all" else True)]
     pre = sorted(int(w) for w in t.loc[t["D"] == 0, "wave"].unique())
     post = sorted(int(w) for w in t.loc[t["D"] > 0, "wave"].unique())
     start = t["start"].min()
@@ -447,12 +447,19 @@ def post_period_verdict(cells: pd.DataFrame) -> dict[str, Any]:
                     f"({start:%Y-%m}); no effect is estimated until a later wave is supplied (e.g. StatLine "
                     "50120NED, 2022)"), False
     elif not pre:
-        text, ok = f"no pre-period wave: every wave is after the start ({start:%Y-%m}); nothing to compare with", False
+        text, ok = (f"no pre-period wave: every wave with this outcome ({', '.join(map(str, post))}) is after the "
+                    f"start ({start:%Y-%m}); nothing to compare with"), False
     else:
         text, ok = (f"estimable: waves before the start {pre}, after {post}; the effect is the change in the "
                     "treated-control gap from the former to the latter"), True
-    return {"estimable": ok, "verdict": text, "pre_waves": " ".join(map(str, pre)),
+    return {"outcome": outcome, "estimable": ok, "verdict": text, "pre_waves": " ".join(map(str, pre)),
             "post_waves": " ".join(map(str, post))}
+
+
+def verdicts(cells: pd.DataFrame) -> pd.DataFrame:
+    """The verdict for all outcomes together (first row) and per outcome: what the estimate stage may fit."""
+    rows = [post_period_verdict(cells)] + [post_period_verdict(cells, o) for o in sorted(cells["outcome"].unique())]
+    return pd.DataFrame(rows)
 
 
 def change_between(panel: pd.DataFrame, first: int | None = None, last: int | None = None) -> pd.DataFrame:
