@@ -202,3 +202,25 @@ def test_verdicts_per_outcome():
     mid = before.assign(start=pd.Timestamp("2018-01-01"))
     v = sl.verdicts(sl.statline_cells(panel, mid, "all")).set_index("outcome")
     assert v.loc["smoker", "estimable"] and v.loc["smoker", "pre_waves"] == "2016"
+
+
+def test_online_study_reads_through_the_cache(tmp_path, monkeypatch):
+    """A study with statline.table_id fetches once into its cache (recorded response) and builds cells."""
+    import cbsodata
+    import yaml
+
+    from wijkeffect.study import load_study
+
+    recorded = json.loads((FIXTURES / "50090NED_recorded.json").read_text(encoding="utf-8"))
+    monkeypatch.setattr(cbsodata, "download_data", lambda *a, **k: recorded)
+    spec = {"name": "online", "source": "statline", "indeling": 2020, "cities": ["GM0202"],
+            "treated": [{"wijk_code": "WK020204", "start": "2018-01-01"}], "controls": "same_city",
+            "outcomes": ["smoker", "psych_distress"],
+            "statline": {"table_id": "50090NED", "cache_dir": str(tmp_path / "raw" / "statline")}}
+    (tmp_path / "online.yaml").write_text(yaml.safe_dump(spec))
+    out = sl.build_study(load_study(tmp_path / "online.yaml", tmp_path), tmp_path)
+    c = out["cells"].set_index(["outcome", "wijk_code", "wave"])
+    assert c.loc[("smoker", "WK020204", 2020), "D"] == 1 and c.loc[("smoker", "WK020205", 2016), "role"] == "control"
+    assert ("psych_distress", "WK020205", 2016) not in c.index  # '.' in the response: no cell, and counted
+    assert out["missing"].set_index(["outcome", "year"]).loc[("psych_distress", 2016), "missing"] == 1
+    assert (tmp_path / "raw" / "statline" / "50090NED.provenance.json").exists()
