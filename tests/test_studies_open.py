@@ -128,3 +128,20 @@ def test_stage_writes_cells_and_accounting(tmp_path, root, monkeypatch):
     assert pd.read_csv(tmp_path / "verdict.csv")["estimable"].all()
     assert len(pd.read_csv(tmp_path / "sources.csv")["sha256"].item()) == 64
     assert out["mapping"]["policy_wijk"].tolist() == ["Presikhaaf", "Bloemenbuurt", "De Nude"]
+
+
+def test_amsterdam_population_weights(project, shared_data):
+    """Population weights from the real Kerncijfers 2019 export: each cell's weight is its inhabitants' share."""
+    from wijkeffect.statline import read_population
+
+    study = load_study(project / "config/studies/krachtwijken_amsterdam_2012_2020.yaml", project)
+    out = build_study(study, project)
+    c = out["cells"]
+    assert out["zero_population"]["wijk_code"].tolist() == ["WK036350"]  # IJburg Oost: 0 inhabitants in 2019
+    assert "WK036350" not in set(c["wijk_code"]) and (out["accounting"]["wijken_without_inhabitants"] == 1).all()
+    assert c["weights"].str.startswith("population").all() and c["wijk_code"].str.startswith("WK0363").all()
+    assert c.groupby("outcome")["n"].mean().round(9).eq(1).all()  # normalised to mean 1 per outcome
+    pop = read_population(shared_data / "cbs_kwb_amsterdam" / "Kerncijfers_wijken_en_buurten_2019.csv")
+    s = c[c["outcome"] == "smoker"]
+    np.testing.assert_allclose(s["n"] / s["n"].sum(), s["wijk_code"].map(pop) / s["wijk_code"].map(pop).sum())
+    assert (c.loc[c["role"] == "treated", "wijk_code"].nunique()) == 33

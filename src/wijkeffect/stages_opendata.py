@@ -28,7 +28,7 @@ def accounting_table(built: dict[str, pd.DataFrame]) -> pd.DataFrame:
                                             "missing": "wijken_missing"})
     acc = built["accounting"].rename(columns={"treated": "treated_cells", "control": "control_cells"})
     out = miss.merge(acc, on=["outcome", "wave"], how="left")
-    for c in ("treated_cells", "control_cells", "treated_wijken_not_in_files"):
+    for c in ("treated_cells", "control_cells", "treated_wijken_not_in_files", "wijken_without_inhabitants"):
         out[c] = out.get(c, pd.Series(0, index=out.index)).fillna(0).astype(int)
     return out.sort_values(["outcome", "wave"]).reset_index(drop=True)
 

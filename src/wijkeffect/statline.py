@@ -57,8 +57,8 @@ def _strip(s: pd.Series) -> pd.Series:
 
 
 def to_number(s: pd.Series) -> pd.Series:
-    """Padded text to float: "." (StatLine's missing marker) and empty to NaN, a decimal comma accepted."""
-    t = _strip(s).replace({".": pd.NA, "": pd.NA})
+    """Padded text to float: "." (StatLine's missing marker), "NA" and empty to NaN, a decimal comma accepted."""
+    t = _strip(s).replace({".": pd.NA, "": pd.NA, "NA": pd.NA})  # "NA": exports written by R
     t = t.str.replace(",", ".", regex=False)
     out = pd.to_numeric(t, errors="coerce")
     bad = t.notna() & out.isna()
@@ -306,10 +306,12 @@ def statline_cells(panel: pd.DataFrame, treated: pd.DataFrame, controls: set[str
         if population is None:
             raise WijkeffectError("statline: weights 'population' needs statline.population (a Kerncijfers export)")
         p["population"] = p["wijk_code"].map(population)
-        lost = p.loc[p["population"].isna() | (p["population"] <= 0), "wijk_code"].unique()
+        lost = p.loc[p["population"].isna() | (p["population"] < 0), "wijk_code"].unique()
         if len(lost):
             raise input_error("statline.population", "wijken without a population", lost,
                               "inhabitants for every study wijk (or weights: equal)")
+        empty = p["population"] == 0  # no inhabitants in the population year: no weight; reported by the caller
+        p = p[~empty].copy()
         raw_w, desc = p["population"], "population (Kerncijfers inhabitants)"
     elif mode == "inverse_variance":
         lost = p.loc[~(p["se"] > 0), "wijk_code"].unique()
@@ -419,13 +421,16 @@ def build_study(study: Any, root: Path | None = None, models: Iterable[str] = ()
         controls = set(controls)
     cells = statline_cells(panel, treated, controls, study.cities if study.spec.get("controls") == "same_city"
                            else None, population, spec.get("weights", "auto"), spec.get("wave_date", "10-01"))
+    zero = sorted(set(population[population == 0].index) & set(panel["wijk_code"])) if population is not None else []
     absent = sorted(set(treated["wijk_code"]) - set(panel["wijk_code"]))
     acc = (cells.groupby(["outcome", "wave", "role"]).size().unstack("role", fill_value=0).reset_index())
     acc.columns.name = None
     acc["treated_wijken_not_in_files"] = len(absent)
+    acc["wijken_without_inhabitants"] = len(zero)  # population weight 0: no cell (listed in "zero_population")
     out = {"cells": cells, "panel": panel, "missing": missing, "accounting": acc, "balance": balance,
            "files": pd.DataFrame({"file": [str(f) for f in files]}),
            "absent_treated": pd.DataFrame({"wijk_code": absent}),
+           "zero_population": pd.DataFrame({"wijk_code": zero}),
            "verdict": verdicts(cells)}
     if spec.get("mapping_report"):
         from wijkeffect.policy_wijken import mapping_report, read_mapping
