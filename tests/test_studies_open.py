@@ -145,3 +145,22 @@ def test_amsterdam_population_weights(project, shared_data):
     s = c[c["outcome"] == "smoker"]
     np.testing.assert_allclose(s["n"] / s["n"].sum(), s["wijk_code"].map(pop) / s["wijk_code"].map(pop).sum())
     assert (c.loc[c["role"] == "treated", "wijk_code"].nunique()) == 33
+
+
+def test_city_cells_keep_each_citys_matches(project):
+    """A city without deprived wijken of its own (Alkmaar) is compared with the controls matched to it."""
+    from wijkeffect.models.tidy import Context
+    from wijkeffect.models.twfe import twfe_cells
+    from wijkeffect.statline import city_cells
+
+    study = load_study(project / "config/studies/krachtwijken_2012_2020.yaml", project)
+    cells = build_study(study, project)["cells"]
+    alk = city_cells(cells, "GM0361")
+    assert set(alk.loc[alk["role"] == "treated", "wijk_code"]) == {"WK036103"}  # Overdie
+    ctl = alk.loc[alk["role"] == "control", "wijk_code"].unique()
+    assert len(ctl) == 2 and not any(c.startswith("WK0361") for c in ctl)  # k=2, both in other cities
+    assert len(city_cells(cells, "ALL")) == len(cells)
+    for city in study.cities:  # every city's twfe is estimable on its own matches
+        sub = city_cells(cells, city)
+        row = twfe_cells(sub[sub["outcome"] == "smoker"], Context(study.name, city, "smoker"))[0]
+        assert np.isfinite(row["estimate"]), city

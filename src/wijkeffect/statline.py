@@ -363,8 +363,13 @@ def study_files(study: Any, root: Path | None = None) -> list[Path]:
 
 
 def matched_controls(panel: pd.DataFrame, treated: list[str], spec: dict[str, Any], base_wave: int,
-                     deprived: dict[str, Any] | None, features: pd.DataFrame) -> tuple[set[str], pd.DataFrame]:
-    """k nearest control wijken per treated wijk on base-wave levels, from a (deprived) pool; with balance."""
+                     deprived: dict[str, Any] | None, features: pd.DataFrame
+                     ) -> tuple[set[str], pd.DataFrame, dict[str, set[str]]]:
+    """k nearest control wijken per treated wijk on base-wave levels, from a (deprived) pool.
+
+    Returns the control set, the balance table, and per control the gemeenten of the treated wijken it
+    was matched to (a city's estimate compares its treated wijken with their own matches).
+    """
     from wijkeffect.controls import balance_table, match_controls
 
     feats = features.dropna()
@@ -377,8 +382,17 @@ def matched_controls(panel: pd.DataFrame, treated: list[str], spec: dict[str, An
     within = spec.get("within", "same_city")
     cands = {w: sorted(pool if within == "all" else pool[gm.reindex(pool).to_numpy() == gm.get(w)])
              for w in treated}
-    matched = match_controls(feats, treated, cands, int(spec.get("k", 2)), spec.get("match", "nearest"))
-    return set(matched), balance_table(feats, treated, sorted(set(pool)), sorted(set(matched)))
+    k, method = int(spec.get("k", 2)), spec.get("match", "nearest")
+    matched_for: dict[str, set[str]] = {}
+    if method == "nearest":  # per treated wijk: the same distances as one joint call, with the link kept
+        for w in treated:
+            for c in match_controls(feats, [w], {w: cands[w]}, k, method):
+                matched_for.setdefault(c, set()).add(str(gm.get(w)))
+        matched = sorted(matched_for)
+    else:  # the propensity score is fitted on all treated wijken together
+        matched = match_controls(feats, treated, cands, k, method)
+        matched_for = {c: {str(gm.get(c))} for c in matched}
+    return set(matched), balance_table(feats, treated, sorted(set(pool)), matched), matched_for
 
 
 def base_features(df: pd.DataFrame, columns: list[str], age_group: str, year: int) -> pd.DataFrame:
@@ -416,11 +430,15 @@ def build_study(study: Any, root: Path | None = None, models: Iterable[str] = ()
                       | ({deprived["indicator"]} if deprived else set()))
         feats = base_features(df, cols, age, base)
         t_in = [w for w in treated["wijk_code"] if w in feats.index]
-        controls, balance = matched_controls(panel, t_in, controls, base, deprived, feats)
+        controls, balance, matched_for = matched_controls(panel, t_in, controls, base, deprived, feats)
     elif isinstance(controls, list):
-        controls = set(controls)
+        controls, matched_for = set(controls), {}
+    else:
+        matched_for = {}
     cells = statline_cells(panel, treated, controls, study.cities if study.spec.get("controls") == "same_city"
                            else None, population, spec.get("weights", "auto"), spec.get("wave_date", "10-01"))
+    own = cells["gemeente_code"].astype(str)
+    cells["matched_for"] = [";".join(sorted(matched_for.get(w, {g}))) for w, g in zip(cells["wijk_code"], own)]
     zero = sorted(set(population[population == 0].index) & set(panel["wijk_code"])) if population is not None else []
     absent = sorted(set(treated["wijk_code"]) - set(panel["wijk_code"]))
     acc = (cells.groupby(["outcome", "wave", "role"]).size().unstack("role", fill_value=0).reset_index())
@@ -481,3 +499,13 @@ def change_between(panel: pd.DataFrame, first: int | None = None, last: int | No
         rows.append(d)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         columns=["wijk_code", "value", "outcome", "first", "last"])
+
+
+def city_cells(cells: pd.DataFrame, city: str) -> pd.DataFrame:
+    """A city's cells: its own wijken plus the controls matched to its treated wijken (ALL: every cell)."""
+    if city == "ALL":
+        return cells
+    if "matched_for" not in cells:
+        return cells[cells["gemeente_code"] == city]
+    mine = cells["matched_for"].str.split(";").map(lambda gs: city in gs)
+    return cells[(cells["gemeente_code"] == city) | (mine & (cells["role"] == "control"))]
