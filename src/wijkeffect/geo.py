@@ -156,3 +156,29 @@ def check_unlinked(counts: dict[str, int], rows: int, max_share: float, wave: st
                           f"({lost / rows:.0%}) could not be linked ({counts})", examples,
                           f"at most {max_share:.0%} unlinked (max_unlinked_share in the study): is the lookup "
                           "for the same indeling as the wave's postcodes?")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m wijkeffect.geo crosswalk OLD NEW --out FILE`: an area-overlap crosswalk between indelingen."""
+    import argparse
+
+    from wijkeffect.geometry import write_crosswalk
+
+    ap = argparse.ArgumentParser(prog="python -m wijkeffect.geo")
+    sub = ap.add_subparsers(dest="command", required=True)
+    cw = sub.add_parser("crosswalk", help="old_code,new_code,share from two wijk boundary files (area overlap)")
+    cw.add_argument("old")
+    cw.add_argument("new")
+    cw.add_argument("--out", required=True)
+    cw.add_argument("--min-share", type=float, default=0.01, help="drop overlaps below this share (slivers)")
+    cw.add_argument("--mode", choices=["split", "dominant"], default="split")
+    cw.add_argument("--old-layer")
+    cw.add_argument("--new-layer")
+    a = ap.parse_args(argv)
+    stats = write_crosswalk(a.old, a.new, a.out, a.min_share, a.mode, a.old_layer, a.new_layer)
+    print(f"{a.out}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -77,3 +77,61 @@ def city_map(geo: gpd.GeoDataFrame, cells: pd.DataFrame, city: str, outcomes: li
                        borderaxespad=0)
         fig.suptitle(title, x=0.01, y=0.995, ha="left", va="top", fontsize=8)
         return save_figure(fig, stem)
+
+
+MISSING = "0.45"  # darker than the palette's near-white middle class
+
+
+def national_map(geo: gpd.GeoDataFrame, values: pd.DataFrame, outcomes: list[str], breaks: list[float], title: str,
+                 stem: str | Path, language: str = "en", highlight: set[str] | None = None,
+                 legend: str | None = None, note: str | None = None,
+                 panel_titles: dict[str, str] | None = None) -> list[Path]:
+    """All wijken of the country, one panel per outcome (values: wijk_code, outcome, value), 183 mm wide.
+
+    Wijken without a value (missing estimate) or without geometry are drawn dark grey / counted in the
+    panel title, never dropped; highlighted (e.g. treated) wijken are outlined.
+    """
+    bounds = [-1.0, *breaks, 1.0]
+    colours = plt.get_cmap("PuOr_r")(np.linspace(0.05, 0.95, len(bounds) - 1))
+    cmap, norm = ListedColormap(colours), BoundaryNorm(bounds, len(bounds) - 1)
+    has_geom = ~(geo.geometry.isna() | geo.geometry.is_empty)
+    g = geo[has_geom]
+    n_no_geom = int((~has_geom).sum())
+    x0, y0, x1, y1 = g.total_bounds
+    panel_w = 183 / len(outcomes)  # mm
+    map_h = min(0.93 * panel_w * (y1 - y0) / (x1 - x0), 120)
+    top, bottom = 24 if note else 18, 27  # mm: titles above, colour bar and legend below
+    height = top + map_h + bottom
+    with style():
+        fig, grid = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, height * MM), squeeze=False)
+        fig.subplots_adjust(left=0.005, right=0.995, bottom=bottom / height, top=1 - top / height, wspace=0.02)
+        for ax, outcome in zip(grid[0], outcomes):
+            v = values.loc[values["outcome"] == outcome, ["wijk_code", "value"]]
+            ch = g.merge(v, on="wijk_code", how="left")
+            ok = ch["value"].notna()
+            if ok.any():
+                ch[ok].plot(ax=ax, color=cmap(norm(ch.loc[ok, "value"].to_numpy())), edgecolor="none")
+            if (~ok).any():
+                ch[~ok].plot(ax=ax, facecolor=MISSING, edgecolor="none")
+            if highlight:
+                ch[ch["wijk_code"].isin(highlight)].boundary.plot(ax=ax, color="black", linewidth=0.4)
+            extra = f"\n{int((~ok).sum())} no estimate" + (f", {n_no_geom} no geometry" if n_no_geom else "")
+            name = (panel_titles or {}).get(outcome, label(outcome, language))
+            ax.set_title(name + extra, fontsize=5.5)
+            ax.set_axis_off()
+            ax.set_aspect("equal")
+        cax = fig.add_axes((0.25, 19 / height, 0.5, 3 / height))
+        cbar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal",
+                            ticks=breaks)
+        cbar.ax.set_xticklabels([f"{100 * b:+g}" for b in breaks])
+        cbar.set_label(legend or label("change", language), fontsize=6.5)
+        handles = [Patch(facecolor=MISSING, edgecolor="none", label=label("no_estimate", language))]
+        if highlight:
+            handles.insert(0, Patch(facecolor="white", edgecolor="black", linewidth=0.6,
+                                    label=label("treated_outline", language)))
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1 / height), ncol=2, fontsize=6,
+                   borderaxespad=0)
+        fig.suptitle(title, x=0.01, y=1 - 1.5 / height, ha="left", va="top", fontsize=8)
+        if note:
+            fig.text(0.01, 1 - 8 / height, note, ha="left", va="top", fontsize=6, color="0.3")
+        return save_figure(fig, stem)
