@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CORES  ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: demo test env bench clean demo-data review report system-deps
+.PHONY: demo test env bench clean demo-data review report system-deps open-data
 
 env: $(STAMP)
 
@@ -24,6 +24,11 @@ demo: $(STAMP)
 # The report is rebuilt only when the workflow's last output (the audit) is newer than it.
 results/demo/report.html: results/demo/audit.txt
 	$(BIN)/snakemake --cores 1 --report $@ $(SNAKEMAKE_ARGS)
+
+# Open data: the krachtwijken study on the published RIVM/CBS wijk estimates (needs ../shared/data).
+open-data: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --configfile config/open_data.yaml $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores 1 --configfile config/open_data.yaml --report results/krachtwijken_2012_2020/report.html
 
 report: $(STAMP)
 	$(BIN)/snakemake --cores 1 --report results/demo/report.html

@@ -24,8 +24,18 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/params.smk"
-include: "workflow/rules/clean.smk"
-include: "workflow/rules/panel.smk"
+
+
+if IS_STATLINE:  # published small-area estimates: a wijk x year panel, no respondent waves
+
+    include: "workflow/rules/statline.smk"
+
+else:
+
+    include: "workflow/rules/clean.smk"
+    include: "workflow/rules/panel.smk"
+
+
 include: "workflow/rules/estimate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/summary.smk"

@@ -14,7 +14,7 @@ import pandas as pd
 from wijkeffect.paths import ROOT, relative, resolve
 
 PACKAGES = ("wijkeffect", "pandas", "numpy", "linearmodels", "geopandas", "matplotlib", "pyreadstat", "papermill",
-            "snakemake", "great-tables")
+            "snakemake", "great-tables", "cbsodata", "python-calamine")
 
 
 def sha256(path: str | Path) -> str:

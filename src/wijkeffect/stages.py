@@ -85,8 +85,18 @@ def read_respondents(resp_dir: str | Path, city: str = "ALL") -> pd.DataFrame:
 
 
 def city_cells(cells: pd.DataFrame, city: str) -> pd.DataFrame:
-    """Cells of one city, or of every city for the pooled id ALL."""
-    return cells if city == "ALL" else cells[cells["gemeente_code"] == city]
+    """Cells of one city, or of every city for the pooled id ALL (with a matched open-data design, also the
+    controls matched to the city's treated wijken in other cities)."""
+    from wijkeffect.statline import city_cells as cells_of
+
+    return cells_of(cells, city)
+
+
+def no_post_period(cells: pd.DataFrame, outcome: str) -> bool:
+    """True when no treated wijk is observed after its start for this outcome (e.g. an open-data study
+    before the first post-start wave is published): there is nothing to estimate yet."""
+    d = cells[(cells["outcome"] == outcome) & (cells["role"] == "treated")]
+    return d.empty or not (d["D"] > 0).any()
 
 
 def estimate(study: str, cities: list[str] | str, outcomes: list[str] | str, cells_file: str, models: list[str],
@@ -118,12 +128,14 @@ def estimate(study: str, cities: list[str] | str, outcomes: list[str] | str, cel
 def estimate_outcome(study: str, city: str, outcome: str, cells: pd.DataFrame, resp: pd.DataFrame | None,
                      models: list[str], seed: int, options: dict, inference: dict,
                      spec: str = "default") -> pd.DataFrame:
-    """Tidy rows of every configured model for one city x outcome."""
+    """Tidy rows of every configured model for one city x outcome (none while no post-start wave exists)."""
     from wijkeffect.models import MODELS, get_model
     from wijkeffect.models.tidy import Context, tidy_frame
 
     ctx = Context(study, city, outcome, seed, spec=spec)
     rows: list[dict[str, Any]] = []
+    if no_post_period(cells, outcome):
+        return tidy_frame(rows)
     for m in models:
         kind, opts = MODELS[m][1], dict(options.get(m, {}))
         if kind == "cells":
@@ -161,16 +173,13 @@ def _resampling_rows(cells: pd.DataFrame, ctx: Any, twfe_row: dict, inference: d
     return rows
 
 
-def _city_names(study) -> dict[str, str]:
+def _city_names(study, geo=None) -> dict[str, str]:
     """gemeente code -> name from the study's geometry (codes themselves when there is none)."""
-    import geopandas as gpd
-
-    if "geometry" not in study.spec:
+    geo = _geometry(study) if geo is None else geo
+    if geo is None or "gemeente_name" not in geo:
         return {c: c for c in study.cities}
-    geo = gpd.read_file(study.path_of("geometry"), layer=study.spec.get("geometry_layer"), ignore_geometry=True)
-    if "gemeente_name" not in geo:
-        return {c: c for c in study.cities}
-    return dict(zip(geo["gemeente_code"], geo["gemeente_name"]))
+    named = geo.dropna(subset=["gemeente_code", "gemeente_name"])
+    return dict(zip(named["gemeente_code"], named["gemeente_name"]))
 
 
 NO_GEOMETRY = ("no map: the study names no wijk geometry (study key `geometry`); trend figures, tables, "
@@ -194,7 +203,7 @@ def figures(study_file: str, cities: list[str] | str, cells_file: str, outcomes:
     out_dir = resolve(out_dir)
     base = out_dir.parent if len(cities) == 1 and out_dir.name == cities[0] else out_dir
     geo = _geometry(study)
-    names = _city_names(study)
+    names = _city_names(study, geo)
     all_cells = pd.read_parquet(resolve(cells_file))
     rows: list[tuple[str, str, str, str]] = []
     with use_formats(formats):
@@ -232,9 +241,11 @@ def _geometry(study):
     """The study's wijk polygons, or None when it names none (maps are optional)."""
     if "geometry" not in study.spec:
         return None
-    import geopandas as gpd
+    from wijkeffect.geometry import read_boundaries
 
-    return gpd.read_file(study.path_of("geometry"), layer=study.spec.get("geometry_layer"))
+    gm = study.spec.get("gemeente_geometry")
+    return read_boundaries(study.path_of("geometry"), study.spec.get("geometry_layer"),
+                           gemeenten=resolve(gm) if gm else None).frame
 
 
 def _index(rows: list[tuple[str, str, str, str]], out_index: str) -> pd.DataFrame:

@@ -13,7 +13,12 @@ from wijkeffect.paths import relative
 from wijkeffect.study import load_study, validate_tables
 
 STUDY = load_study(config["study"])
-validate_tables(STUDY)  # lookup, intervention list and crosswalks are checked before any wave is cleaned
+IS_STATLINE = STUDY.spec.get("source") == "statline"
+if not IS_STATLINE:
+    validate_tables(STUDY)  # lookup, intervention list and crosswalks are checked before any wave is cleaned
+    if len(config.get("waves") or []) < 2:
+        raise WijkeffectError(f"config: key waves: {len(config.get('waves') or [])} waves for survey study "
+                              f"{STUDY.name}; expected at least 2 entries {{source, wave, codebook}}")
 RES = f"results/{STUDY.name}"
 PROC = f"data/processed/{STUDY.name}"
 PARAMS = f"{PROC}/params"
@@ -50,7 +55,7 @@ def _batches(cities, size):
 BATCH_SIZE = int(config.get("batch_cities", 1))
 FIGURE_JOBS = _batches(CITIES, BATCH_SIZE)
 ESTIMATE_JOBS = ({"ALL": ["ALL"]} if config.get("pooled", True) else {}) | _batches(CITIES, BATCH_SIZE)
-WAVES = {f"{w['source']}_{w['wave']}": w for w in config["waves"]}
+WAVES = {} if IS_STATLINE else {f"{w['source']}_{w['wave']}": w for w in config["waves"]}
 CODEBOOKS = {key: load_codebook(w["codebook"]) for key, w in WAVES.items()}
 
 
@@ -116,11 +121,12 @@ def estimate_outputs():
 
 STAGE_NOTEBOOKS = {
     "clean": [f"{RES}/notebooks/clean/{k}.ipynb" for k in WAVES],
-    "panel": [f"{RES}/notebooks/panel/panel.ipynb"],
+    "panel": [f"{RES}/notebooks/panel/{'statline_panel' if IS_STATLINE else 'panel'}.ipynb"],
     "estimate": [f"{RES}/notebooks/estimate/{c}.ipynb" for c in ESTIMATE_JOBS],
     "summary": [f"{RES}/notebooks/summary/summary.ipynb"],
     "figures": [f"{RES}/notebooks/figures/{c}.ipynb" for c in FIGURE_JOBS],
 }
+STAGE_NOTEBOOKS = {k: v for k, v in STAGE_NOTEBOOKS.items() if v}  # a statline study has no clean stage
 STAGES = list(STAGE_NOTEBOOKS)
 
 
@@ -182,6 +188,14 @@ def panel_params(wildcards, input, output):
                        out_cells=output.cells, out_accounting=output.accounting, out_balance=output.balance)
 
 
+def estimate_inputs():
+    """Cells always; respondents and the balance table for survey studies (a statline study has no respondents)."""
+    out = dict(nb="notebooks/estimate.ipynb", cells=f"{PROC}/wijk_period.parquet", balance=f"{RES}/balance.csv")
+    if not IS_STATLINE:
+        out["respondents"] = f"{PROC}/respondents"
+    return out
+
+
 def estimate_param_file(wildcards):
     return param_file(f"estimate_{wildcards.city}", models=config["models"], model_options=config["model_options"],
                       inference=config["inference"], seed=config["seed"], outcomes=OUTCOMES,
@@ -192,7 +206,7 @@ def estimate_param_file(wildcards):
 def estimate_params(wildcards, input, output):
     return params_json(study=STUDY.name, cities=ESTIMATE_JOBS[wildcards.city], outcomes=OUTCOMES,
                        cells_file=input.cells,
-                       respondents_dir=input.respondents, models=config["models"],
+                       respondents_dir=input.get("respondents", ""), models=config["models"],
                        model_options=config["model_options"], inference=config["inference"], seed=config["seed"],
                        balance_file=f"{RES}/balance.csv", min_cell_n=config["min_cell_n"],
                        language=config["language"], out_csv=output.csv)
@@ -245,7 +259,7 @@ def _register_stage_params():
     """Name every stage's parameter file at parse time, so any process (a job, a cluster node) knows them."""
     from types import SimpleNamespace as W
 
-    for w in config["waves"]:
+    for w in config.get("waves", []) if not IS_STATLINE else []:
         wave_codebook(W(source=w["source"], wave=str(w["wave"])))
     for c in ESTIMATE_JOBS:
         estimate_param_file(W(city=c))

@@ -1,10 +1,7 @@
 rule estimate:
     """Fit the configured models for one city (or ALL cities pooled), every outcome in its own section."""
     input:
-        nb="notebooks/estimate.ipynb",
-        cells=f"{PROC}/wijk_period.parquet",
-        respondents=f"{PROC}/respondents",
-        balance=f"{RES}/balance.csv",
+        **estimate_inputs(),
         params=estimate_param_file,
     output:
         csv=f"{RES}/estimates/{{city}}.csv",

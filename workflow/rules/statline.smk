@@ -22,7 +22,7 @@ def statline_files():
 
 
 def statline_inputs():
-    files = [str(STUDY.path), *statline_files()]
+    files = [config["study"], *statline_files()]
     if isinstance(STUDY.spec["treated"], dict):
         files.append(STUDY.spec["treated"]["file"])
     files += [STATLINE[k] for k in ("mapping_report", "population") if STATLINE.get(k)]
@@ -42,7 +42,7 @@ def statline_outputs():
 
 
 def statline_params(wildcards, output):
-    return params_json(study_file=str(STUDY.path), out_cells=output.cells, out_accounting=output.accounting,
+    return params_json(study_file=config["study"], out_cells=output.cells, out_accounting=output.accounting,
                        out_balance=output.balance, out_mapping=output.mapping, out_verdict=output.verdict,
                        out_sources=output.sources, out_map=STATLINE_MAP, models=STATLINE_MODELS,
                        language=config.get("language", "en"),
@@ -76,4 +76,4 @@ rule statline_panel:
     log:
         f"logs/{STUDY.name}/statline_panel.log",
     shell:
-        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} > {log} 2>&1"
+        "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} --log {log}"
