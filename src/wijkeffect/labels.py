@@ -36,6 +36,13 @@ LABELS: dict[str, dict[str, str]] = {
         "pretrend_p": "Pre-trend test p",
         "all_cities": "All cities",
         "overview_title": "Two-way fixed-effects estimate per city, 95% CI",
+        "robust_ci": "Robust 95% CI",
+        "original_ci": "Original 95% CI",
+        "breakdown": "Breakdown value",
+        "mbar": "Relative magnitude bound M\u0304 (\u00d7 largest pre-period change)",
+        "m_smooth": "Smoothness bound M (change in slope per wave)",
+        "target_first": "first post-start wave",
+        "target_avg": "average over post-start waves",
     },
     "nl": {
         "smoker": "Rookt",
@@ -70,6 +77,13 @@ LABELS: dict[str, dict[str, str]] = {
         "pretrend_p": "Toets pre-trend p",
         "all_cities": "Alle gemeenten",
         "overview_title": "Two-way fixed-effects schatting per gemeente, 95%-BI",
+        "robust_ci": "Robuust 95%-BI",
+        "original_ci": "Oorspronkelijk 95%-BI",
+        "breakdown": "Omslagwaarde",
+        "mbar": "Grens relatieve grootte M\u0304 (\u00d7 grootste verandering voor de start)",
+        "m_smooth": "Gladheidsgrens M (verandering in helling per meting)",
+        "target_first": "eerste meting na de start",
+        "target_avg": "gemiddelde over metingen na de start",
     },
 }
 
