@@ -43,6 +43,11 @@ LABELS: dict[str, dict[str, str]] = {
         "m_smooth": "Smoothness bound M (change in slope per wave)",
         "target_first": "first post-start wave",
         "target_avg": "average over post-start waves",
+        "n_per_cell": "{n} respondents per wijk-wave",
+        "study_design": "This study's design",
+        "n_treated_wijken": "Treated wijken",
+        "mde_pp": "Minimum detectable effect (pp)",
+        "mde_title": "MDE at 80% power, 5% size",
     },
     "nl": {
         "smoker": "Rookt",
@@ -84,6 +89,11 @@ LABELS: dict[str, dict[str, str]] = {
         "m_smooth": "Gladheidsgrens M (verandering in helling per meting)",
         "target_first": "eerste meting na de start",
         "target_avg": "gemiddelde over metingen na de start",
+        "n_per_cell": "{n} respondenten per wijk-meting",
+        "study_design": "Opzet van deze studie",
+        "n_treated_wijken": "Interventiewijken",
+        "mde_pp": "Minimaal detecteerbaar effect (pp)",
+        "mde_title": "MDE bij 80% power, 5% onbetrouwbaarheid",
     },
 }
 
