@@ -17,6 +17,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "segmented": ("wijkeffect.models.segmented:segmented", "respondents"),
     "staggered": ("wijkeffect.models.staggered:staggered", "both"),
     "sensitivity": ("wijkeffect.sensitivity:sensitivity", "cells"),
+    "its": ("wijkeffect.models.its:its", "cells"),
 }
 
 
