@@ -48,6 +48,11 @@ LABELS: dict[str, dict[str, str]] = {
         "n_treated_wijken": "Treated wijken",
         "mde_pp": "Minimum detectable effect (pp)",
         "mde_title": "MDE at 80% power, 5% size",
+        "synthetic": "Synthetic control",
+        "gap_pp": "Treated \u2212 synthetic (pp)",
+        "placebo_p": "Placebo p = {p} ({n} donors)",
+        "rmspe_ratio": "Post/pre RMSPE ratio",
+        "donors": "Donor wijken",
     },
     "nl": {
         "smoker": "Rookt",
@@ -94,6 +99,11 @@ LABELS: dict[str, dict[str, str]] = {
         "n_treated_wijken": "Interventiewijken",
         "mde_pp": "Minimaal detecteerbaar effect (pp)",
         "mde_title": "MDE bij 80% power, 5% onbetrouwbaarheid",
+        "synthetic": "Synthetische controle",
+        "gap_pp": "Interventie \u2212 synthetisch (pp)",
+        "placebo_p": "Placebo p = {p} ({n} donorwijken)",
+        "rmspe_ratio": "Verhouding RMSPE na/voor",
+        "donors": "Donorwijken",
     },
 }
 

@@ -18,6 +18,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "staggered": ("wijkeffect.models.staggered:staggered", "both"),
     "sensitivity": ("wijkeffect.sensitivity:sensitivity", "cells"),
     "its": ("wijkeffect.models.its:its", "cells"),
+    "synth": ("wijkeffect.models.synth:synth", "cells"),
 }
 
 
