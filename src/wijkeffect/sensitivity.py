@@ -119,11 +119,16 @@ def flci(betahat, sigma, num_pre: int, num_post: int, l_vec=None, M: float = 0.0
     def min_bias(h: float, start: np.ndarray) -> tuple[float, np.ndarray]:
         x0 = np.r_[start, np.abs(c_pre @ start + c_post)]
         n_c = c_post.size
-        cons = [
-            {"type": "eq", "fun": lambda x: np.array([t_pre @ x[:k] + const_trend])},
-            {"type": "ineq", "fun": lambda x: x[k:] - (c_pre @ x[:k] + c_post)},
-            {"type": "ineq", "fun": lambda x: x[k:] + (c_pre @ x[:k] + c_post)},
-            {"type": "ineq", "fun": lambda x: np.array([(h * h - var(x[:k])) / max(h * h, 1e-300)])},
+        eye, h2 = np.eye(n_c), max(h * h, 1e-300)
+        cons = [  # analytic Jacobians: finite differences cost most of the time otherwise
+            {"type": "eq", "fun": lambda x: np.array([t_pre @ x[:k] + const_trend]),
+             "jac": lambda x: np.r_[t_pre, np.zeros(n_c)][None, :]},
+            {"type": "ineq", "fun": lambda x: x[k:] - (c_pre @ x[:k] + c_post),
+             "jac": lambda x: np.hstack([-c_pre, eye])},
+            {"type": "ineq", "fun": lambda x: x[k:] + (c_pre @ x[:k] + c_post),
+             "jac": lambda x: np.hstack([c_pre, eye])},
+            {"type": "ineq", "fun": lambda x: np.array([(h * h - var(x[:k])) / h2]),
+             "jac": lambda x: np.r_[-(2 * s_pre @ x[:k] + 2 * s_pp) / h2, np.zeros(n_c)][None, :]},
         ]
         res = minimize(lambda x: x[k:].sum(), x0, jac=lambda x: np.r_[np.zeros(k), np.ones(n_c)],
                        constraints=cons, method="SLSQP", options={"maxiter": 500, "ftol": 1e-14})
@@ -143,7 +148,7 @@ def flci(betahat, sigma, num_pre: int, num_post: int, l_vec=None, M: float = 0.0
             sd = np.sqrt(var(v))
             return folded_normal_quantile(1 - alpha, M * bias / sd) * sd
 
-        opt = minimize_scalar(half_length, bounds=(h_min, h0), method="bounded", options={"xatol": 1e-7 * h0})
+        opt = minimize_scalar(half_length, bounds=(h_min, h0), method="bounded", options={"xatol": 1e-4 * h0})
         # the bounded search does not evaluate the end points: take the best of the three
         cands = {opt.x: opt.fun, h0: half_length(h0), h_min * (1 + 1e-9): half_length(h_min * (1 + 1e-9))}
         h_best = min(cands, key=cands.get)
