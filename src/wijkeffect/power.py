@@ -131,7 +131,7 @@ def design_from_cells(cells: pd.DataFrame, outcome: str, n_treated: int | None =
             pre_n, post_n = sum(w < start for w in all_waves), sum(w >= start for w in all_waves)
         else:
             pre_n, post_n = len(all_waves) - 1, 1
-        pre, post = pre or max(pre_n, 1), post or max(post_n, 1)
+        pre, post = int(pre or max(pre_n, 1)), int(post or max(post_n, 1))
     return Design(n_treated=n_tr, n_control=n_co, n_per_cell=float(c["n"].mean()), pre=pre, post=post,
                   var_y=within + var_u, icc=var_u / (within + var_u), lag_corr=tuple(corr), deff=deff)
 
@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--out", type=Path, help="CSV path (default: print)")
     p.add_argument("--figure", type=Path, help="figure stem (PDF/SVG/PNG) of MDE against treated wijken and n")
+    p.add_argument("--language", choices=["en", "nl"], default="en")
     a = p.parse_args(argv)
     if a.cells:
         table = mde_table(pd.read_parquet(a.cells), a.outcome, a.power, a.alpha)
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
         if "outcome" not in table:
             table = table.assign(outcome="design")
         for outcome in table["outcome"].unique():
-            mde_plot(table[table["outcome"] == outcome], str(outcome), f"{a.figure}_{outcome}")
+            mde_plot(table[table["outcome"] == outcome], str(outcome), f"{a.figure}_{outcome}", a.language)
 
 
 if __name__ == "__main__":
