@@ -148,6 +148,10 @@ def cells_series(cells: pd.DataFrame, outcome: str, wijken: list[str] | None = N
     if c.empty:
         raise WijkeffectError(f"its: no cells for outcome {outcome!r} and wijken {wijken or role}; expected cells "
                               f"of {sorted(cells['wijk_code'].unique())[:5]}...")
+    firsts = c[c["D"] > 0].groupby("wijk_code")["wave"].min()
+    if firsts.nunique() > 1:
+        raise WijkeffectError(f"its, outcome {outcome}: the wijken start in different waves {firsts.to_dict()}; "
+                              "expected one common start for a pooled series (use per_wijk)")
     g = c.assign(cases=c["mean"] * c["n"]).groupby("wave", as_index=False).agg(
         cases=("cases", "sum"), at_risk=("n", "sum"), D=("D", "mean"))
     g["mean"] = g["cases"] / g["at_risk"]
@@ -161,8 +165,8 @@ def its(cells: pd.DataFrame, ctx: Context, wijken: list[str] | None = None, per_
         family: str = "quasipoisson", slope_change: bool = True, level: float = 0.95) -> list[dict]:
     """Tidy rows: step and slope change (log scale; rate ratios as *_rr rows for log-link families) and diagnostics.
 
-    Series: the treated wijken of the cells pooled (or `wijken`), or each treated wijk on its own
-    (per_wijk; terms prefixed by the wijk code). Time = wave index; the start is the first wave
+    Series: the treated wijken of the earliest start with two waves before it, pooled (or `wijken`,
+    sharing one start), or each treated wijk on its own (per_wijk; terms prefixed by the wijk code). Time = wave index; the start is the first wave
     with D > 0. No controls: the counterfactual is the extrapolated pre-start trend.
     """
     c = cells[cells["outcome"] == ctx.outcome]
@@ -171,6 +175,11 @@ def its(cells: pd.DataFrame, ctx: Context, wijken: list[str] | None = None, per_
         ws = sorted(c.loc[c["role"] == "treated", "wijk_code"].unique()) if not wijken else sorted(wijken)
         groups = [(f"{w}:", [w]) for w in ws]
     else:
+        if not wijken:  # the treated wijken of the earliest start with at least two waves before it
+            tr = c[(c["role"] == "treated") & (c["D"] > 0)].groupby("wijk_code")["wave"].min()
+            waves = sorted(c["wave"].unique())
+            ok = tr[tr.map(lambda w: waves.index(w) >= 2)] if len(tr) else tr
+            wijken = sorted(ok[ok == ok.min()].index) if len(ok) else None
         groups = [("", wijken)]
     rows = []
     for prefix, ws in groups:

@@ -276,14 +276,18 @@ def synth(cells: pd.DataFrame, ctx: Context, wijken: list[str] | None = None, me
           reps: int = 200, level: float = 0.95) -> list[dict]:
     """Tidy rows: `sc:<wijk>` per treated wijk (mean post gap, placebo p) and `sdid` for the wijken together.
 
-    wijken: the treated wijken (default: every treated wijk of the first start wave in the cells).
+    wijken: the treated wijken, sharing one start (default: the treated wijken of the earliest start
+    wave that has at least two waves before it).
     """
     c = cells[cells["outcome"] == ctx.outcome]
-    if not wijken:
+    if not wijken:  # the earliest start with at least two waves before it
         tr = c[(c["role"] == "treated") & (c["D"] > 0)].groupby("wijk_code")["wave"].min()
-        wijken = sorted(tr[tr == tr.min()].index) if len(tr) else []
+        waves = sorted(c["wave"].unique())
+        ok = tr[tr.map(lambda w: waves.index(w) >= 2)] if len(tr) else tr
+        wijken = sorted(ok[ok == ok.min()].index) if len(ok) else []
     if not wijken:
-        raise WijkeffectError(f"synth, outcome {ctx.outcome}: no treated wijk observed after its start")
+        raise WijkeffectError(f"synth, outcome {ctx.outcome}: no treated wijk observed after its start with at "
+                              "least two waves before it")
     wide, donors, t0 = panel_matrix(c, ctx.outcome, list(wijken))
     y = wide.to_numpy(float)
     n0 = len(donors)
