@@ -282,7 +282,7 @@ def rm_ci(betahat, sigma, num_pre: int, num_post: int, l_vec=None, mbar: float =
 
 # ---------------------------------------------------------------- breakdown values and the pipeline's event study
 
-def breakdown(ci_at, upper: float, tol: float = 1e-3) -> float:
+def breakdown(ci_at, upper: float, tol: float = 2e-4) -> float:
     """Smallest M in [0, upper] whose CI ci_at(M) includes 0 (bisection; CIs grow with M).
 
     0 if the CI at M = 0 already includes 0; inf if it excludes 0 up to `upper`.
@@ -355,7 +355,7 @@ def sensitivity(cells: pd.DataFrame, ctx, cluster: str = "wijk", mbar: list[floa
     """Tidy rows: robust CIs under Delta^RM(Mbar) and Delta^SD(M) for the first and the average post effect.
 
     Terms: `rm(Mbar=0.5):first`, `sm(M=0.01):avg`, `original:first`, `breakdown_rm:first` (estimate =
-    the breakdown value; inf when none up to the grid's end). estimate/std_error on CI rows are the
+    the breakdown value, searched up to 5 x the Mbar grid's end and 10 x the M grid's; inf beyond). estimate/std_error on CI rows are the
     original l'beta and its se; ci_low/ci_high the robust interval (normal critical values, as HonestDiD).
     """
     from wijkeffect.models.tidy import t_row
@@ -385,7 +385,8 @@ def sensitivity(cells: pd.DataFrame, ctx, cluster: str = "wijk", mbar: list[floa
         for mm in ms:
             rows.append(row(f"sm(M={mm:.3g}):{target}", est, se, *sm(mm), "honestdid_sd FLCI"))
         if breakdown_values:
-            for name, fn, upper in (("rm", rm, max(mbars)), ("sm", sm, max(ms))):
+            # search beyond the grids (5x, 10x) so the breakdown value is finite in most studies
+            for name, fn, upper in (("rm", rm, 5 * max(max(mbars), 1.0)), ("sm", sm, 10 * max(ms))):
                 value = breakdown(fn, upper) if upper > 0 else np.nan
                 r = row(f"breakdown_{name}:{target}", value, np.nan, np.nan, np.nan,
                         f"smallest {'Mbar' if name == 'rm' else 'M'} in [0, {upper:.3g}] whose robust CI includes 0")
