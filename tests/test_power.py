@@ -79,6 +79,9 @@ def test_demo_mde_table_cli_and_figure(demo_panel, tmp_path):
     one = t[(t["outcome"] == "smoker")]
     assert one.groupby("n_per_cell")["mde"].apply(lambda s: s.is_monotonic_decreasing).all()
     assert (tmp_path / "mde_smoker.png").exists()
+    written = P.write_outputs(cells, tmp_path / "stage", language="nl")
+    assert {p.name for p in written} >= {"mde_smoker.csv", "mde_walking.svg", "mde_psych_distress.pdf"}
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "stage/mde_smoker.csv")["mde"], one["mde"], rtol=1e-9)
 
 
 def test_bad_design_is_named():

@@ -155,6 +155,22 @@ def mde_table(cells: pd.DataFrame, outcomes: list[str] | None = None, power: flo
     return pd.DataFrame(rows)
 
 
+def write_outputs(cells: pd.DataFrame, out_dir: str | Path, language: str = "en", power: float = 0.8,
+                  alpha: float = 0.05) -> list[Path]:
+    """The power stage: mde_<outcome>.csv and figure mde_<outcome>.pdf/.svg/.png per outcome in out_dir."""
+    from wijkeffect.figures.power import mde_plot
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = mde_table(cells, power=power, alpha=alpha)
+    paths = []
+    for outcome, t in table.groupby("outcome", sort=True):
+        path = out / f"mde_{outcome}.csv"
+        t.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+        paths += [path, *mde_plot(t, str(outcome), out / f"mde_{outcome}", language)]
+    return paths
+
+
 def simulate_power(d: Design, effect: float, reps: int = 500, seed: int = 0, alpha: float = 0.05) -> float:
     """Share of seeded replications in which the cell DiD (wijk + wave effects, CR1, t(G-1)) rejects beta = 0."""
     from scipy.special import stdtr
