@@ -16,6 +16,9 @@ MODELS: dict[str, tuple[str, str]] = {
     "twfe_individual": ("wijkeffect.models.individual:twfe_individual", "respondents"),
     "segmented": ("wijkeffect.models.segmented:segmented", "respondents"),
     "staggered": ("wijkeffect.models.staggered:staggered", "both"),
+    "sensitivity": ("wijkeffect.sensitivity:sensitivity", "cells"),
+    "its": ("wijkeffect.models.its:its", "cells"),
+    "synth": ("wijkeffect.models.synth:synth", "cells"),
 }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from wijkeffect.errors import WijkeffectError
 from wijkeffect.models.fe import codes, demean
 
 WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
@@ -111,32 +112,65 @@ def wild_cluster_bootstrap(p: Partialled, reps: int = 9999, kind: str = "rademac
     return pval, bound(-1), bound(+1)
 
 
-def randomization_inference(d: pd.DataFrame, ycol: str, wcol: str, reps: int = 999, seed: int = 0
-                            ) -> tuple[float, float]:
-    """(estimate, p-value): treatment time paths reassigned at random among the sample's wijken.
+def _ri_draws(d: pd.DataFrame, ycol: str, wcol: str, reps: int, seed: int, strata: str | None
+              ) -> tuple[float, np.ndarray, np.ndarray]:
+    """(b, b*_y, b*_D): the estimate, and per draw the reassigned-path coefficient on y and on the actual D.
 
-    d holds wijk x wave cells with columns wijk_code, wave, D, ycol and wcol. Each draw permutes
-    which wijk carries which D path; the p-value is (1 + #|b*| >= |b|) / (1 + reps).
+    Both are linear in the outcome, so the draws under any sharp null y - tau0 D follow as
+    b*_y - tau0 b*_D without refitting. With strata (a column constant within wijk, e.g.
+    gemeente_code), paths are permuted only among wijken of the same stratum.
     """
     rng = np.random.default_rng(seed)
     fac = [codes(d["wijk_code"]), codes(d["wave"])]
     w = d[wcol].to_numpy(float)
     y = demean(d[ycol].to_numpy(float), fac, w)[:, 0]
+    dt = demean(d["D"].to_numpy(float), fac, w)[:, 0]
     paths = d.pivot(index="wijk_code", columns="wave", values="D")
-    wijk_idx, wave_idx = fac
-    wave_pos = codes(d["wave"])
+    wijk_idx, wave_pos = fac
+    groups = None
+    if strata is not None:
+        if strata not in d:
+            raise WijkeffectError(f"randomisation inference: strata column {strata!r} not in the cells; expected one "
+                                  f"of {sorted(d.columns)}")
+        per_wijk = d.groupby("wijk_code")[strata].nunique()
+        if (per_wijk > 1).any():
+            raise WijkeffectError(f"randomisation inference: strata column {strata!r} varies within wijk "
+                                  f"{per_wijk[per_wijk > 1].index[0]}; expected one stratum per wijk")
+        lab = d.groupby("wijk_code")[strata].first().reindex(paths.index)
+        groups = [np.flatnonzero((lab == g).to_numpy()) for g in pd.unique(lab)]
 
-    def beta(dmat: np.ndarray) -> float:
-        x = dmat[wijk_idx, wave_pos]
-        x = np.nan_to_num(x)
+    def coefs(dmat: np.ndarray) -> tuple[float, float]:
+        x = np.nan_to_num(dmat[wijk_idx, wave_pos])
         xt = demean(x, fac, w)[:, 0]
-        return float((w * xt * y).sum() / (w * xt * xt).sum())
+        sxx = (w * xt * xt).sum()
+        if sxx <= 0:
+            return np.nan, np.nan
+        return float((w * xt * y).sum() / sxx), float((w * xt * dt).sum() / sxx)
 
     dm = paths.to_numpy(float)
-    b0 = beta(dm)
-    exceed = 0
-    for _ in range(reps):
-        exceed += abs(beta(dm[rng.permutation(dm.shape[0])])) >= abs(b0) - 1e-12
+    b0 = coefs(dm)[0]
+    by, bd = np.empty(reps), np.empty(reps)
+    for r in range(reps):
+        if groups is None:
+            perm = rng.permutation(dm.shape[0])
+        else:
+            perm = np.arange(dm.shape[0])
+            for g in groups:
+                perm[g] = g[rng.permutation(g.size)]
+        by[r], bd[r] = coefs(dm[perm])
+    return b0, by, bd
+
+
+def randomization_inference(d: pd.DataFrame, ycol: str, wcol: str, reps: int = 999, seed: int = 0,
+                            strata: str | None = None) -> tuple[float, float]:
+    """(estimate, p-value): treatment time paths reassigned at random among the sample's wijken.
+
+    d holds wijk x wave cells with columns wijk_code, wave, D, ycol and wcol. Each draw permutes
+    which wijk carries which D path (within strata, if given); the p-value is
+    (1 + #|b*| >= |b|) / (1 + reps).
+    """
+    b0, by, _ = _ri_draws(d, ycol, wcol, reps, seed, strata)
+    exceed = int((np.abs(by) >= abs(b0) - 1e-12).sum())
     return b0, (1 + exceed) / (1 + reps)
 
 
@@ -160,6 +194,43 @@ def reported_rows(rows: pd.DataFrame) -> pd.Series:
     use_boot = few.groupby(by).transform("any") & boot.groupby(by).transform("any")
     first = rows.groupby(by).cumcount() == 0
     return (first & ~use_boot) | (boot & use_boot & (boot.astype(int).groupby(by).cumsum() == 1))
+
+
+def randomization_ci(d: pd.DataFrame, ycol: str, wcol: str, reps: int = 999, seed: int = 0,
+                     strata: str | None = None, level: float = 0.95) -> tuple[float, float, float, float]:
+    """(estimate, p-value of 0, CI low, CI high): the CI inverts the RI test of sharp nulls tau_i = tau0.
+
+    Under H0: tau0 the adjusted outcome y - tau0 D has no effect; its estimate is b - tau0 and a
+    reassigned path's is b*_y - tau0 b*_D (Imbens & Rubin 2015, ch. 5). The CI is every tau0 with
+    p(tau0) > 1 - level, found by bisection outwards from b (the accepted set is an interval
+    in the usual case; the bisection finds its ends).
+    """
+    b0, by, bd = _ri_draws(d, ycol, wcol, reps, seed, strata)
+    ok = np.isfinite(by)
+    by, bd = by[ok], bd[ok]
+    alpha = 1 - level
+
+    def pval(tau0: float) -> float:
+        return (1 + int((np.abs(by - tau0 * bd) >= abs(b0 - tau0) - 1e-12).sum())) / (1 + by.size)
+
+    scale = float(np.std(by)) or abs(b0) or 1.0
+
+    def bound(direction: int) -> float:
+        inside, outside = b0, b0 + direction * scale
+        steps = 0
+        while pval(outside) > alpha and steps < 60:
+            inside, outside = outside, b0 + 2 * (outside - b0)
+            steps += 1
+        if steps == 60:
+            return direction * np.inf
+        for _ in range(60):
+            mid = (inside + outside) / 2
+            inside, outside = (mid, outside) if pval(mid) > alpha else (inside, mid)
+            if abs(outside - inside) < 1e-7 * scale:
+                break
+        return (inside + outside) / 2
+
+    return b0, pval(0.0), bound(-1), bound(+1)
 
 
 def holm(p: np.ndarray) -> np.ndarray:

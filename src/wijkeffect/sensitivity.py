@@ -1,0 +1,395 @@
+"""Sensitivity of event-study conclusions to violations of parallel trends (Rambachan & Roth 2023).
+
+Two restrictions on the post-period bias delta, given the pre-period coefficients:
+- smoothness Delta^SD(M): successive slopes of delta change by at most M per period; the CI is the
+  optimal fixed-length CI (FLCI) of an affine estimator, centred on l'beta_post + v'beta_pre;
+- relative magnitudes Delta^RM(Mbar): no post-period first difference of delta exceeds Mbar times
+  the largest pre-period first difference; the CI inverts the conditional least-favourable hybrid
+  test of Andrews, Roth and Pakes (ARP), over the same theta grid as R HonestDiD (1000 points over
+  +-20 sd of the target).
+
+The ARP test statistic eta = min over nuisance of the largest standardised moment is the value of
+a small linear programme whose dual feasible set does not depend on the data, so its vertices are
+enumerated once and the statistic, the binding vertex and the conditioning interval follow in
+closed form for every grid point (vectorised; no LP solver in the loop).
+
+Conventions follow R HonestDiD: betahat holds num_pre pre-period then num_post post-period
+coefficients (reference period excluded), l_vec weights the post-period effects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq, minimize, minimize_scalar
+from scipy.special import ndtr, ndtri
+
+from wijkeffect.errors import WijkeffectError
+
+
+def _check(betahat: np.ndarray, sigma: np.ndarray, num_pre: int, num_post: int, l_vec: np.ndarray) -> None:
+    """Conformability, as HonestDiD checks it, with a message naming the bad value."""
+    if num_pre < 1 or num_post < 1:
+        raise WijkeffectError(f"sensitivity: num_pre={num_pre}, num_post={num_post}; expected at least one "
+                              "pre-period (besides the reference) and one post-period coefficient")
+    k = num_pre + num_post
+    if betahat.shape != (k,) or sigma.shape != (k, k):
+        raise WijkeffectError(f"sensitivity: betahat has shape {betahat.shape} and sigma {sigma.shape}; "
+                              f"expected ({k},) and ({k}, {k}) for num_pre={num_pre}, num_post={num_post}")
+    if l_vec.shape != (num_post,):
+        raise WijkeffectError(f"sensitivity: l_vec has shape {l_vec.shape}; expected ({num_post},)")
+
+
+def original_ci(betahat, sigma, num_pre: int, num_post: int, l_vec=None, alpha: float = 0.05
+                ) -> tuple[float, float, float, float]:
+    """(estimate, se, lb, ub) of l'beta_post under exact parallel trends (normal critical value)."""
+    b, s = np.asarray(betahat, float), np.asarray(sigma, float)
+    lv = _lvec(l_vec, num_post)
+    _check(b, s, num_pre, num_post, lv)
+    est = float(lv @ b[num_pre:])
+    se = float(np.sqrt(lv @ s[num_pre:, num_pre:] @ lv))
+    z = float(ndtri(1 - alpha / 2))
+    return est, se, est - z * se, est + z * se
+
+
+def _lvec(l_vec, num_post: int) -> np.ndarray:
+    if l_vec is None:
+        out = np.zeros(num_post)
+        out[0] = 1.0
+        return out
+    return np.asarray(l_vec, float).ravel()
+
+
+# ---------------------------------------------------------------- smoothness: the optimal FLCI
+
+def folded_normal_quantile(p: float, mu: float) -> float:
+    """The p quantile of |N(mu, 1)| (exact; HonestDiD simulates it with 10^6 draws)."""
+    mu = abs(mu)
+    f = lambda x: ndtr(x - mu) - ndtr(-x - mu) - p  # noqa: E731
+    return float(brentq(f, 0.0, mu + 10.0, xtol=1e-12))
+
+
+def _sd_bias_map(num_pre: int, num_post: int) -> tuple[np.ndarray, np.ndarray]:
+    """delta = trend * slope + D2 @ a: the linear-trend column and the map from second differences a."""
+    times = np.r_[np.arange(-num_pre, 0), np.arange(1, num_post + 1)]
+    js = np.arange(-(num_pre - 1), num_post)  # second differences centred on t = -(K-1) .. T-1
+    d2 = np.zeros((times.size, js.size))
+    for i, t in enumerate(times):
+        for c, j in enumerate(js):
+            if t > 0 and 1 <= j <= t - 1:
+                d2[i, c] = t - j
+            elif t < 0 and -t - 1 >= -j >= 0:
+                d2[i, c] = -t + j
+    return times.astype(float), d2
+
+
+def flci(betahat, sigma, num_pre: int, num_post: int, l_vec=None, M: float = 0.0, alpha: float = 0.05
+         ) -> tuple[float, float]:
+    """Optimal FLCI for l'tau_post under Delta^SD(M) (Rambachan & Roth 2023, section 4.1).
+
+    The estimator is l'beta_post + v'beta_pre with v invariant to linear trends; its worst-case
+    bias over Delta^SD(M) is M * ||c(v)||_1 (c: the weights on the second differences). For each
+    standard deviation h the bias is minimised subject to sd <= h; the half-length
+    h * cv_alpha(bias / h) is then minimised over h between the smallest sd and the sd of the
+    minimum-bias estimator, as in HonestDiD.
+    """
+    b, s = np.asarray(betahat, float), np.asarray(sigma, float)
+    lv = _lvec(l_vec, num_post)
+    _check(b, s, num_pre, num_post, lv)
+    times, d2 = _sd_bias_map(num_pre, num_post)
+    k = num_pre
+    s_pre, s_pp, var_post = s[:k, :k], s[:k, k:] @ lv, float(lv @ s[k:, k:] @ lv)
+    t_pre, const_trend = times[:k], float(times[k:] @ lv)
+    c_pre, c_post = d2[:k].T, d2[k:].T @ lv  # c(v) = c_pre @ v + c_post
+
+    def var(v: np.ndarray) -> float:
+        return float(v @ s_pre @ v + 2 * v @ s_pp + var_post)
+
+    # smallest variance subject to trend invariance t_pre'v = -const_trend (a QP with one equality)
+    kkt = np.block([[2 * s_pre, t_pre[:, None]], [t_pre[None, :], np.zeros((1, 1))]])
+    v_min = np.linalg.lstsq(kkt, np.r_[-2 * s_pp, -const_trend], rcond=None)[0][:k]
+    h_min = np.sqrt(var(v_min))
+    v_bias = np.zeros(k)
+    v_bias[-1] = const_trend  # all weight on the last pre-period: the minimum-bias estimator
+    h0 = np.sqrt(var(v_bias))
+
+    def min_bias(h: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+        x0 = np.r_[start, np.abs(c_pre @ start + c_post)]
+        n_c = c_post.size
+        eye, h2 = np.eye(n_c), max(h * h, 1e-300)
+        cons = [  # analytic Jacobians: finite differences cost most of the time otherwise
+            {"type": "eq", "fun": lambda x: np.array([t_pre @ x[:k] + const_trend]),
+             "jac": lambda x: np.r_[t_pre, np.zeros(n_c)][None, :]},
+            {"type": "ineq", "fun": lambda x: x[k:] - (c_pre @ x[:k] + c_post),
+             "jac": lambda x: np.hstack([-c_pre, eye])},
+            {"type": "ineq", "fun": lambda x: x[k:] + (c_pre @ x[:k] + c_post),
+             "jac": lambda x: np.hstack([c_pre, eye])},
+            {"type": "ineq", "fun": lambda x: np.array([(h * h - var(x[:k])) / h2]),
+             "jac": lambda x: np.r_[-(2 * s_pre @ x[:k] + 2 * s_pp) / h2, np.zeros(n_c)][None, :]},
+        ]
+        res = minimize(lambda x: x[k:].sum(), x0, jac=lambda x: np.r_[np.zeros(k), np.ones(n_c)],
+                       constraints=cons, method="SLSQP", options={"maxiter": 500, "ftol": 1e-14})
+        v = res.x[:k]
+        return float(np.abs(c_pre @ v + c_post).sum()), v
+
+    if M <= 0 or h0 <= h_min * (1 + 1e-9):
+        v_opt = v_min if M <= 0 else v_bias
+        half = folded_normal_quantile(1 - alpha, M * np.abs(c_pre @ v_opt + c_post).sum() / np.sqrt(var(v_opt))) \
+            * np.sqrt(var(v_opt))
+    else:
+        cache: dict[float, np.ndarray] = {}
+
+        def half_length(h: float) -> float:
+            bias, v = min_bias(h, v_bias if not cache else cache[min(cache, key=lambda x: abs(x - h))])
+            cache[h] = v
+            sd = np.sqrt(var(v))
+            return folded_normal_quantile(1 - alpha, M * bias / sd) * sd
+
+        opt = minimize_scalar(half_length, bounds=(h_min, h0), method="bounded", options={"xatol": 1e-4 * h0})
+        # the bounded search does not evaluate the end points: take the best of the three
+        cands = {opt.x: opt.fun, h0: half_length(h0), h_min * (1 + 1e-9): half_length(h_min * (1 + 1e-9))}
+        h_best = min(cands, key=cands.get)
+        v_opt, half = cache[h_best], cands[h_best]
+    centre = float(lv @ b[k:] + v_opt @ b[:k])
+    return centre - half, centre + half
+
+
+# ---------------------------------------------------------------- relative magnitudes: ARP hybrid
+
+def _rm_constraints(num_pre: int, num_post: int, mbar: float, s: int, positive: bool) -> np.ndarray:
+    """A with A delta <= 0 for Delta^RM(Mbar) when the largest pre-period first difference is at s, signed."""
+    n = num_pre + num_post
+    atilde = np.zeros((n, n + 1))
+    for r in range(n):
+        atilde[r, r:r + 2] = (-1.0, 1.0)
+    vmax = np.zeros(n + 1)
+    vmax[num_pre + s - 1:num_pre + s + 1] = (-1.0, 1.0)
+    if not positive:
+        vmax = -vmax
+    ub = np.vstack([np.tile(vmax, (num_pre, 1)), np.tile(mbar * vmax, (num_post, 1))])
+    a = np.vstack([atilde - ub, -atilde - ub])
+    a = a[(a * a).sum(axis=1) > 1e-10]
+    return np.delete(a, num_pre, axis=1)  # drop the reference period's column
+
+
+def _dual_vertices(w: np.ndarray) -> np.ndarray:
+    """Vertices of {lambda >= 0, W'lambda = e1}: the dual of min eta s.t. y - X xi <= eta sd, W = [sd, X]."""
+    m, q = w.shape
+    e1 = np.zeros(q)
+    e1[0] = 1.0
+    out = []
+    for sub in combinations(range(m), q):
+        wb = w[list(sub)]
+        if abs(np.linalg.det(wb)) < 1e-12:
+            continue
+        lam_b = np.linalg.solve(wb.T, e1)
+        if (lam_b >= -1e-12).all():
+            lam = np.zeros(m)
+            lam[list(sub)] = np.clip(lam_b, 0, None)
+            out.append(lam)
+    return np.unique(np.round(np.array(out), 12), axis=0) if out else np.zeros((0, m))
+
+
+def _truncnorm_upper_quantile(p: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The p quantile of N(0,1) truncated to [lo, hi], computed on the side that keeps precision."""
+    lo, hi = np.broadcast_arrays(np.asarray(lo, float), np.asarray(hi, float))
+    out = np.full(lo.shape, np.nan)
+    flip = lo > 0  # work with upper tails when the interval lies right of 0
+    sf_lo, sf_hi = ndtr(-lo), ndtr(-hi)
+    cdf_lo, cdf_hi = ndtr(lo), ndtr(hi)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        right = -ndtri(sf_lo - p * (sf_lo - sf_hi))
+        left = ndtri(cdf_lo + p * (cdf_hi - cdf_lo))
+    out[flip] = right[flip]
+    out[~flip] = left[~flip]
+    return np.clip(out, lo, hi)
+
+
+def _lf_hybrid_accept(y0: np.ndarray, a1: np.ndarray, x: np.ndarray, sig: np.ndarray, grid: np.ndarray,
+                      alpha: float, kappa: float, rng: np.random.Generator, sims: int = 1000) -> np.ndarray:
+    """Acceptance of theta on grid by the ARP conditional least-favourable hybrid test.
+
+    Moments y(theta) = y0 - a1 theta must satisfy y - X xi <= 0 for some nuisance xi.
+    """
+    sd = np.sqrt(np.diag(sig))
+    w = np.column_stack([sd, x]) if x.size else sd[:, None]
+    verts = _dual_vertices(w)
+    if verts.shape[0] == 0:  # eta unbounded below: every theta is consistent with the moments
+        return np.ones(grid.size, bool)
+    draws = rng.multivariate_normal(np.zeros(sd.size), sig, size=sims, method="eigh")
+    lf_cv = float(np.quantile((verts @ (-draws.T)).max(axis=0), 1 - kappa))
+    ys = y0[:, None] - a1[:, None] * grid[None, :]  # moments x grid
+    vals = verts @ ys  # vertices x grid
+    best = vals.argmax(axis=0)
+    eta = vals[best, np.arange(grid.size)]
+    gam = verts[best]  # grid x moments
+    sg = gam @ sig  # grid x moments
+    var_b = (sg * gam).sum(axis=1)
+    sd_b = np.sqrt(np.maximum(var_b, 0))
+    bvec = sg / np.where(var_b > 0, var_b, 1)[:, None]  # Sigma gamma / gamma'Sigma gamma
+    svec = ys.T - bvec * eta[:, None]  # y with the eta direction removed
+    lam_s = svec @ verts.T  # grid x vertices: lambda_v's
+    lam_b = bvec @ verts.T - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = -lam_s / lam_b
+    vup = np.where(lam_b > 1e-10, bound, np.inf).min(axis=1)
+    vlo = np.where(lam_b < -1e-10, bound, -np.inf).max(axis=1)
+    mod_size = (alpha - kappa) / (1 - kappa)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zlo, zup, stat = vlo / sd_b, np.minimum(vup, lf_cv) / sd_b, eta / sd_b
+    reject = eta > lf_cv
+    inside = (zlo <= stat) & (stat <= zup) & (sd_b > 0)
+    cval = np.maximum(0.0, _truncnorm_upper_quantile(1 - mod_size, zlo, zup))
+    reject |= inside & (stat > cval)
+    reject |= (sd_b <= 0) & (eta > 0)
+    return ~reject
+
+
+def rm_ci(betahat, sigma, num_pre: int, num_post: int, l_vec=None, mbar: float = 1.0, alpha: float = 0.05,
+          grid_points: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """Robust CI for l'tau_post under Delta^RM(Mbar), method C-LF (the HonestDiD default).
+
+    Delta^RM is the union over where the largest pre-period first difference sits and its sign;
+    a theta is accepted if the hybrid test accepts it for any piece. Returns (lb, ub) of the
+    accepted grid points (NaN, NaN if none; the grid end if the set is open there).
+    """
+    b, s = np.asarray(betahat, float), np.asarray(sigma, float)
+    lv = _lvec(l_vec, num_post)
+    _check(b, s, num_pre, num_post, lv)
+    sd_theta = float(np.sqrt(lv @ s[num_pre:, num_pre:] @ lv))
+    grid = np.linspace(-20 * sd_theta, 20 * sd_theta, grid_points)
+    # tau_post = Gamma^-1 (theta, xi): Gamma's first row is l', the others unit vectors completing a basis
+    first = int(np.flatnonzero(lv)[0])
+    gamma = np.vstack([lv, np.delete(np.eye(num_post), first, axis=0)])
+    ginv = np.linalg.inv(gamma)
+    accept = np.zeros(grid_points, bool)
+    for piece, (s_idx, positive) in enumerate([(si, pos) for si in range(-(num_pre - 1), 1) for pos in (True, False)]):
+        a = _rm_constraints(num_pre, num_post, mbar, s_idx, positive)
+        post_rows = np.flatnonzero(np.abs(a[:, num_pre:]).sum(axis=1) > 0)  # HonestDiD: post-period moments only
+        a = a[post_rows]
+        agi = a[:, num_pre:] @ ginv
+        y0 = a @ b
+        sig_y = a @ s @ a.T
+        rng = np.random.default_rng([seed, piece])
+        accept |= _lf_hybrid_accept(y0, agi[:, 0], agi[:, 1:], sig_y, grid, alpha, alpha / 10, rng)
+    if not accept.any():
+        return np.nan, np.nan
+    return float(grid[accept].min()), float(grid[accept].max())
+
+
+# ---------------------------------------------------------------- breakdown values and the pipeline's event study
+
+def breakdown(ci_at, upper: float, tol: float = 2e-4) -> float:
+    """Smallest M in [0, upper] whose CI ci_at(M) includes 0 (bisection; CIs grow with M).
+
+    0 if the CI at M = 0 already includes 0; inf if it excludes 0 up to `upper`.
+    """
+    def covers(m: float) -> bool:
+        lo, hi = ci_at(m)
+        return not np.isfinite(lo) or (lo <= 0 <= hi)
+
+    if covers(0.0):
+        return 0.0
+    if not covers(upper):
+        return float("inf")
+    lo, hi = 0.0, upper
+    while hi - lo > tol * upper:
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if covers(mid) else (mid, hi)
+    return hi
+
+
+@dataclass
+class EventCoefficients:
+    """An event study's coefficients in HonestDiD order (leads k <= -2, then lags k >= 0) and their covariance."""
+
+    betahat: np.ndarray
+    sigma: np.ndarray
+    num_pre: int
+    num_post: int
+    terms: list[str]
+    n_obs: int
+    n_wijken: int
+    n_clusters: int
+
+
+def event_coefficients(cells: pd.DataFrame, outcome: str, cluster: str = "wijk") -> EventCoefficients:
+    """Refit the pipeline's event study (cells, n weights, wijk and wave effects, reference k = -1) keeping sigma."""
+    from wijkeffect.models.event import event_time
+    from wijkeffect.models.fe import wls_absorb
+    from wijkeffect.panel import ROLES
+
+    d = cells[(cells["outcome"] == outcome) & cells["role"].isin(ROLES)].reset_index(drop=True)
+    k = event_time(d)
+    ks = sorted(int(v) for v in k.dropna().unique() if v != -1)
+    pre, post = [v for v in ks if v < -1], [v for v in ks if v >= 0]
+    if not post or not pre:
+        raise WijkeffectError(f"sensitivity, outcome {outcome}: event times {ks} (reference -1); expected at "
+                              "least one lead k <= -2 (two pre-start waves) and one lag k >= 0")
+    if pre != list(range(pre[0], -1)) or post != list(range(0, post[-1] + 1)):
+        raise WijkeffectError(f"sensitivity, outcome {outcome}: event times {ks} have gaps; expected "
+                              "consecutive leads and lags around the reference k = -1")
+    x = np.column_stack([(k == v).to_numpy(float) for v in pre + post])
+    cl = d["wijk_code"] if cluster == "wijk" else d["gemeente_code"]
+    fit = wls_absorb(d["mean"].to_numpy(float), x, d["n"].to_numpy(float),
+                     [d["wijk_code"].to_numpy(), d["wave"].to_numpy()], cl.to_numpy())
+    return EventCoefficients(fit.params, fit.vcov, len(pre), len(post), [f"k={v}" for v in pre + post],
+                             fit.n_obs, int(d["wijk_code"].nunique()), fit.n_clusters)
+
+
+MBAR_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+
+
+def sm_grid(ec: EventCoefficients, steps: int = 6) -> np.ndarray:
+    """An M grid from 0 to the first post-period standard error (HonestDiD's default scale for Delta^SD)."""
+    se = float(np.sqrt(ec.sigma[ec.num_pre, ec.num_pre]))
+    return np.linspace(0, se, steps)
+
+
+def sensitivity(cells: pd.DataFrame, ctx, cluster: str = "wijk", mbar: list[float] | None = None,
+                m: list[float] | None = None, alpha: float = 0.05, targets: tuple[str, ...] = ("first", "avg"),
+                breakdown_values: bool = True) -> list[dict]:
+    """Tidy rows: robust CIs under Delta^RM(Mbar) and Delta^SD(M) for the first and the average post effect.
+
+    Terms: `rm(Mbar=0.5):first`, `sm(M=0.01):avg`, `original:first`, `breakdown_rm:first` (estimate =
+    the breakdown value, searched up to 5 x the Mbar grid's end and 10 x the M grid's; inf beyond). estimate/std_error on CI rows are the
+    original l'beta and its se; ci_low/ci_high the robust interval (normal critical values, as HonestDiD).
+    """
+    from wijkeffect.models.tidy import t_row
+
+    ec = event_coefficients(cells, ctx.outcome, cluster)
+    mbars = list(MBAR_GRID if mbar is None else mbar)
+    ms = list(sm_grid(ec) if m is None else m)
+    common = dict(n_obs=ec.n_obs, n_wijken=ec.n_wijken, n_clusters=ec.n_clusters,
+                  weights="cell_n (survey-weighted cell means)")
+    lvecs = {"first": np.eye(ec.num_post)[0], "avg": np.full(ec.num_post, 1 / ec.num_post)}
+    rows = []
+
+    def row(term: str, est: float, se: float, lo: float, hi: float, inference: str) -> dict:
+        r = t_row(ctx, "sensitivity", term, est, se, 0, inference=inference, **common)
+        r.update(ci_low=float(lo), ci_high=float(hi), p_value=np.nan)
+        return r
+
+    args = (ec.betahat, ec.sigma, ec.num_pre, ec.num_post)
+    for target in targets:
+        lv = lvecs[target]
+        est, se, lo, hi = original_ci(*args, l_vec=lv, alpha=alpha)
+        rows.append(row(f"original:{target}", est, se, lo, hi, f"cluster_{cluster}_cr1 normal"))
+        rm = lambda mb: rm_ci(*args, l_vec=lv, mbar=mb, alpha=alpha, seed=ctx.seed)  # noqa: E731
+        sm = lambda mm: flci(*args, l_vec=lv, M=mm, alpha=alpha)  # noqa: E731
+        for mb in mbars:
+            rows.append(row(f"rm(Mbar={mb:g}):{target}", est, se, *rm(mb), "honestdid_rm C-LF"))
+        for mm in ms:
+            rows.append(row(f"sm(M={mm:.3g}):{target}", est, se, *sm(mm), "honestdid_sd FLCI"))
+        if breakdown_values:
+            # search beyond the grids (5x, 10x) so the breakdown value is finite in most studies
+            for name, fn, upper in (("rm", rm, 5 * max(max(mbars), 1.0)), ("sm", sm, 10 * max(ms))):
+                value = breakdown(fn, upper) if upper > 0 else np.nan
+                r = row(f"breakdown_{name}:{target}", value, np.nan, np.nan, np.nan,
+                        f"smallest {'Mbar' if name == 'rm' else 'M'} in [0, {upper:.3g}] whose robust CI includes 0")
+                r["std_error"] = np.nan
+                rows.append(r)
+    return rows
