@@ -151,7 +151,7 @@ def estimate_outcome(study: str, city: str, outcome: str, cells: pd.DataFrame, r
 
 def _resampling_rows(cells: pd.DataFrame, ctx: Any, twfe_row: dict, inference: dict) -> list[dict]:
     """Wild cluster restricted bootstrap and randomisation inference for twfe's coefficient."""
-    from wijkeffect.models.inference import partial_out_cells, randomization_inference, wild_cluster_bootstrap
+    from wijkeffect.models.inference import partial_out_cells, randomization_ci, wild_cluster_bootstrap
     from wijkeffect.panel import ROLES
 
     from wijkeffect.models.inference import few_clusters
@@ -167,9 +167,10 @@ def _resampling_rows(cells: pd.DataFrame, ctx: Any, twfe_row: dict, inference: d
                          inference=f"wild_cluster_restricted_bootstrap_{kind}_{reps}{few}"))
     reps = int(inference.get("randomization_reps", 999))
     if reps:
-        _, pval = randomization_inference(d, "mean", "n", reps, ctx.seed)
-        rows.append(dict(twfe_row, ci_low=float("nan"), ci_high=float("nan"), p_value=pval, std_error=float("nan"),
-                         inference=f"randomization_{reps}"))
+        strata = "gemeente_code" if ctx.city == "ALL" and d["gemeente_code"].nunique() > 1 else None
+        _, pval, lo, hi = randomization_ci(d, "mean", "n", reps, ctx.seed, strata=strata)
+        rows.append(dict(twfe_row, ci_low=lo, ci_high=hi, p_value=pval, std_error=float("nan"),
+                         inference=f"randomization_{reps}" + ("_within_city" if strata else "")))
     return rows
 
 
@@ -260,6 +261,11 @@ def _draw_effect(job: tuple) -> list[tuple[str, str, str, str]]:
     from wijkeffect.figures.effects import event_plot, forest_plot
 
     est, city, outcome, name, stem, kind, language = job
+    if kind == "sensitivity":
+        from wijkeffect.figures.sensitivity import sensitivity_plot
+
+        return [(kind, city, outcome, relative(p)) for p in sensitivity_plot(est, city, outcome, name, stem, "first",
+                                                                             language)]
     fn = event_plot if kind == "event_study" else forest_plot
     return [(kind, city, outcome, relative(p)) for p in fn(est, city, outcome, name, stem, language)]
 
@@ -280,7 +286,10 @@ def effect_figures(est: pd.DataFrame, names: dict[str, str], out_dir: Path, lang
         name = label("all_cities", language) if city == "ALL" else names.get(city, city)
         sub = est[est["city"] == city]
         for outcome in sorted(sub["outcome"].unique()):
-            for kind, stem in (("event_study", "event"), ("forest", "forest")):
+            kinds = [("event_study", "event"), ("forest", "forest")]
+            if (sub.loc[sub["outcome"] == outcome, "model"] == "sensitivity").any():
+                kinds.append(("sensitivity", "sensitivity"))
+            for kind, stem in kinds:
                 jobs.append((sub[sub["outcome"] == outcome], city, outcome, name,
                              out_dir / city / f"{stem}_{outcome}", kind, language))
     if workers > 1 and len(jobs) > 1:
@@ -314,7 +323,7 @@ def adjust_across_outcomes(est: pd.DataFrame) -> pd.DataFrame:
 def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: str = "en",
             truth_file: str = "", cells_file: str = "", study_file: str = "", min_cell_n: int = 10,
             figures_dir: str = "", workers: int = 1, formats: list[str] | None = None,
-            first_page: str = "") -> pd.DataFrame:
+            first_page: str = "", power_dir: str = "") -> pd.DataFrame:
     """Collect every model's rows into estimates.csv; write the tables (estimates, and prevalence per wijk
     and wave with small cells suppressed); draw the event-study and forest plots per city and outcome and
     the overview across cities; compare with the truth when given (synthetic data)."""
@@ -329,8 +338,12 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
     est.to_csv(_out(out_estimates), index=False, lineterminator="\n", float_format="%.10g")
     names = _city_names(load_study(study_file)) if study_file else {}
     write_tables(est, resolve(tables_dir), language, names=names)
+    mde = None
     if cells_file:
-        write_prevalence(pd.read_parquet(resolve(cells_file)), resolve(tables_dir), min_cell_n, language)
+        cells = pd.read_parquet(resolve(cells_file))
+        write_prevalence(cells, resolve(tables_dir), min_cell_n, language)
+        if power_dir:
+            mde = power_outputs(cells, power_dir, language, formats)
     if figures_dir and study_file:
         from wijkeffect.figures.style import use_formats
 
@@ -342,7 +355,8 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
         study = load_study(study_file)
         outcomes = [o for o in study.outcomes if o in set(est["outcome"])]
         write_first_page(est, _out(first_page), resolve(figures_dir), language, names=names, outcomes=outcomes,
-                         model_based=study.spec.get("source") == "statline")
+                         model_based=study.spec.get("source") == "statline",
+                         mde=None if mde is None else mde[mde["study_design"]].assign(city="ALL"))
     if truth_file and resolve(truth_file).exists():
         truth = yaml.safe_load(resolve(truth_file).read_text())
         est = est.copy()
@@ -350,6 +364,18 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
                         for c, o in zip(est["city"], est["outcome"])]
         est["ci_covers_truth"] = (est["ci_low"] <= est["truth"]) & (est["truth"] <= est["ci_high"])
     return est
+
+
+def power_outputs(cells: pd.DataFrame, out_dir: str, language: str = "en",
+                  formats: list[str] | None = None) -> pd.DataFrame:
+    """The power stage: minimum detectable effects for the study's own design (inputs estimated from its
+    pre-period cells) and for other numbers of treated wijken and respondents, a table and figure per outcome."""
+    from wijkeffect.figures.style import use_formats
+    from wijkeffect.power import mde_table, write_outputs
+
+    with use_formats(formats):
+        write_outputs(cells, resolve(out_dir), language)
+    return mde_table(cells)
 
 
 def _summary_figures(est: pd.DataFrame, study_file: str, out_dir: Path, language: str, workers: int) -> None:

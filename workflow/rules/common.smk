@@ -174,6 +174,19 @@ def regression_outputs():
     return out
 
 
+def referee_outputs():
+    """Power (MDE table and figure per outcome) and, when configured, HonestDiD sensitivity figures per city."""
+    out = {"mde": [f"{RES}/power/mde_{o}.csv" for o in OUTCOMES]}
+    out["mde_figures"] = report([f"{RES}/power/mde_{o}.png" for o in OUTCOMES], caption="../report/power.rst",
+                                category="ALL", subcategory="Power")
+    if "sensitivity" in config["models"]:
+        for c in CITY_IDS:
+            out[f"sensitivity_{c}"] = report([f"{RES}/figures/{c}/sensitivity_{o}.png" for o in OUTCOMES],
+                                             caption="../report/sensitivity.rst", category=c,
+                                             subcategory="Sensitivity")
+    return out
+
+
 def all_outputs():
     return [*all_results(), f"{RES}/audit.txt"]
 
@@ -239,7 +252,8 @@ def summary_params(wildcards, input, output, threads):
     return params_json(inputs=list(input.estimates), out_estimates=output.estimates, tables_dir=f"{RES}/tables",
                        language=config["language"], truth_file=config.get("truth", ""), cells_file=input.cells,
                        study_file=config["study"], min_cell_n=config["min_cell_n"],
-                       figures_dir=f"{RES}/figures", workers=threads, formats=FORMATS, first_page=output.first_page)
+                       figures_dir=f"{RES}/figures", workers=threads, formats=FORMATS, first_page=output.first_page,
+                       power_dir=f"{RES}/power")
 
 
 wildcard_constraints:

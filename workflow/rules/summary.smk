@@ -10,6 +10,7 @@ rule summary:
                         category="ALL", subcategory="Overview"),
         effects_index=f"{RES}/figures/effects_index.csv",
         first_page=FIRST_PAGE,
+        **referee_outputs(),
         **regression_outputs(),
         nb=f"{RES}/notebooks/summary/summary.ipynb",
         **effect_report_outputs(),
