@@ -59,7 +59,7 @@ def _logit(x: np.ndarray, d: np.ndarray, w: np.ndarray, need_if: bool) -> tuple[
         p = 1 / (1 + np.exp(-(x @ gamma)))
         step = np.linalg.pinv((x.T * (w * p * (1 - p))) @ x) @ (x.T @ (w * (d - p)))
         gamma = gamma + step
-        if np.max(np.abs(step)) < 1e-12:
+        if np.max(np.abs(step)) < 1e-10 * (1 + np.max(np.abs(gamma))):
             break
     p = 1 / (1 + np.exp(-(x @ gamma)))
     if not need_if:
@@ -74,37 +74,58 @@ def _odds(x: np.ndarray, gamma: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.where((d == 0) & (p >= TRIM), 0.0, p / (1 - p))
 
 
-def _terms(method: str, panel: bool, y, d, t, x, w, nu: list[np.ndarray], trim_gamma=None) -> list[tuple]:
-    """The estimator as a sum of c * sum(a) / sum(b) given the nuisance parameters nu."""
+def _terms(method: str, panel: bool, y, d, t, x, w, nu: list[np.ndarray]) -> list[tuple]:
+    """The estimator as a sum of c * sum(a) / sum(b) given the nuisance parameters nu.
+
+    Each term is (c, a, b, ps, lin): ps = index in nu of the propensity coefficients when a and b carry
+    the odds weights (d a / d gamma = a x), lin = {j: q} when a is linear in x @ nu[j] (d a / d nu[j] = q x).
+    """
     c0 = 1 - d
     if panel:  # y = Y_t - Y_b
+        wd = w * d
         if method == "reg":
-            r = y - x @ nu[0]
-            return [(1, w * d * r, w * d)]
+            return [(1, wd * (y - x @ nu[0]), wd, None, {0: -wd})]
         if method == "ipw":
             o = w * c0 * _odds(x, nu[0], d)
-            return [(1, w * d * y, w * d), (-1, o * y, o)]
+            return [(1, wd * y, wd, None, {}), (-1, o * y, o, 0, {})]
         r = y - x @ nu[0]
         o = w * c0 * _odds(x, nu[1], d)
-        return [(1, w * d * r, w * d), (-1, o * r, o)]
+        return [(1, wd * r, wd, None, {0: -wd}), (-1, o * r, o, 1, {0: -o})]
     t0 = 1 - t
     w1, w10, w11 = w * d, w * d * t0, w * d * t
     if method == "reg":
         m = x @ nu[1] - x @ nu[0]
-        return [(1, w11 * y, w11), (-1, w10 * y, w10), (-1, w1 * m, w1)]
+        return [(1, w11 * y, w11, None, {}), (-1, w10 * y, w10, None, {}), (-1, w1 * m, w1, None, {1: w1, 0: -w1})]
     if method == "ipw":
         o = w * c0 * _odds(x, nu[0], d)
-        return [(1, w11 * y, w11), (-1, w10 * y, w10), (-1, o * t * y, o * t), (1, o * t0 * y, o * t0)]
+        return [(1, w11 * y, w11, None, {}), (-1, w10 * y, w10, None, {}), (-1, o * t * y, o * t, 0, {}),
+                (1, o * t0 * y, o * t0, 0, {})]
     mc_pre, mc_post, mt_pre, mt_post = (x @ b for b in nu[:4])
     o = w * c0 * _odds(x, nu[4], d)
     r = y - (t * mc_post + t0 * mc_pre)
-    return [(1, w11 * r, w11), (-1, w10 * r, w10), (-1, o * t * r, o * t), (1, o * t0 * r, o * t0),
-            (1, w1 * (mt_post - mc_post), w1), (-1, w11 * (mt_post - mc_post), w11),
-            (-1, w1 * (mt_pre - mc_pre), w1), (1, w10 * (mt_pre - mc_pre), w10)]
+    o1, o0 = o * t, o * t0
+    return [(1, w11 * r, w11, None, {1: -w11}), (-1, w10 * r, w10, None, {0: -w10}),
+            (-1, o1 * r, o1, 4, {1: -o1}), (1, o0 * r, o0, 4, {0: -o0}),
+            (1, w1 * (mt_post - mc_post), w1, None, {3: w1, 1: -w1}),
+            (-1, w11 * (mt_post - mc_post), w11, None, {3: w11, 1: -w11}),
+            (-1, w1 * (mt_pre - mc_pre), w1, None, {2: w1, 0: -w1}),
+            (1, w10 * (mt_pre - mc_pre), w10, None, {2: w10, 0: -w10})]
 
 
 def _value(terms: list[tuple]) -> float:
-    return float(sum(c * a.sum() / b.sum() for c, a, b in terms))
+    return float(sum(tm[0] * tm[1].sum() / tm[2].sum() for tm in terms))
+
+
+def _gradient(terms: list[tuple], x: np.ndarray, nus: list[np.ndarray]) -> list[np.ndarray]:
+    """d estimate / d nu[j] for each nuisance parameter vector, from the terms' structure."""
+    grad = [np.zeros(len(v)) for v in nus]
+    for c, a, b, ps, lin in terms:
+        sb = b.sum()
+        for j, q in lin.items():
+            grad[j] += c * (x.T @ q) / sb
+        if ps is not None:
+            grad[ps] += c * (x.T @ (a - (a.sum() / sb) * b)) / sb
+    return grad
 
 
 def gt_fit(y: np.ndarray, d: np.ndarray, t: np.ndarray, x: np.ndarray, w: np.ndarray, method: str, panel: bool,
@@ -112,9 +133,9 @@ def gt_fit(y: np.ndarray, d: np.ndarray, t: np.ndarray, x: np.ndarray, w: np.nda
     """One ATT(g,t) and its per-row influence function (att_hat - att ~ sum over rows)."""
     if x.shape[1] == 1:  # no covariates: every method is the difference of weighted mean changes
         if panel:
-            terms = [(1, w * d * y, w * d), (-1, w * (1 - d) * y, w * (1 - d))]
+            terms = [(1, w * d * y, w * d, None, {}), (-1, w * (1 - d) * y, w * (1 - d), None, {})]
         else:
-            terms = [(c, w * dd * tt * y, w * dd * tt) for c, dd, tt in
+            terms = [(c, w * dd * tt * y, w * dd * tt, None, {}) for c, dd, tt in
                      ((1, d, t), (-1, d, 1 - t), (-1, 1 - d, t), (1, 1 - d, 1 - t))]
         nus, ifs = [], []
     else:
@@ -141,17 +162,9 @@ def gt_fit(y: np.ndarray, d: np.ndarray, t: np.ndarray, x: np.ndarray, w: np.nda
     att = _value(terms)
     if not need_if:
         return att, None
-    psi = sum(c * (a - (a.sum() / b.sum()) * b) / b.sum() for c, a, b in terms)
-    for j, (nu, inf) in enumerate(zip(nus, ifs)):  # nuisance estimation: numerical gradient x its influence
-        grad = np.empty(len(nu))
-        for k in range(len(nu)):
-            h = 1e-5 * max(1.0, abs(nu[k]))
-            up, dn = [v.copy() for v in nus], [v.copy() for v in nus]
-            up[j][k] += h
-            dn[j][k] -= h
-            grad[k] = (_value(_terms(method, panel, y, d, t, x, w, up))
-                       - _value(_terms(method, panel, y, d, t, x, w, dn))) / (2 * h)
-        psi = psi + inf @ grad
+    psi = sum(tm[0] * (tm[1] - (tm[1].sum() / tm[2].sum()) * tm[2]) / tm[2].sum() for tm in terms)
+    for g, inf in zip(_gradient(terms, x, nus), ifs):  # nuisance estimation: gradient x its influence
+        psi = psi + inf @ g
     return att, psi
 
 
@@ -375,12 +388,11 @@ def att_gt(data: pd.DataFrame, yname: str, tname: str, gname: str, idname: str |
     n_cl = int(cl.max()) + 1
 
     replicates = se in ("jackknife", "bootstrap")
-    if se == "jackknife":
-        xi = 1.0 - np.eye(n_cl)
-    elif se == "bootstrap":
-        xi = np.random.default_rng(seed).exponential(1.0, size=(reps, n_cl))
-    else:
-        xi = None
+    xi = np.random.default_rng(seed).exponential(1.0, size=(reps, n_cl)) if se == "bootstrap" else None
+
+    def rep(v: np.ndarray) -> np.ndarray:
+        """Replicate totals of per-cluster sums v: all clusters but one (jackknife) or reweighted."""
+        return v.sum() - v if se == "jackknife" else xi @ v
 
     # cohort shares P(G = g) and their perturbation
     wc = np.bincount(cl, weights=w_all, minlength=n_cl)
@@ -388,7 +400,7 @@ def att_gt(data: pd.DataFrame, yname: str, tname: str, gname: str, idname: str |
     for gg in glist:
         wgc = np.bincount(cl, weights=w_all * (grp == gg), minlength=n_cl)
         s = wgc.sum() / wc.sum()
-        shares[gg] = Est(s, (xi @ wgc) / (xi @ wc) if replicates else (wgc - s * wc) / wc.sum())
+        shares[gg] = Est(s, rep(wgc) / rep(wc) if replicates else (wgc - s * wc) / wc.sum())
 
     rows, ests = [], []
     for gg in glist:
@@ -427,12 +439,13 @@ def att_gt(data: pd.DataFrame, yname: str, tname: str, gname: str, idname: str |
                              [(c, ww * a * b * yy, ww * a * b) for c, a, b in
                               ((1, dd, tvec), (-1, dd, 1 - tvec), (-1, 1 - dd, tvec), (1, 1 - dd, 1 - tvec))])
                     with np.errstate(invalid="ignore", divide="ignore"):
-                        d = sum(c * (xi @ np.bincount(cc, a, n_cl)) / (xi @ np.bincount(cc, b, n_cl))
+                        d = sum(c * rep(np.bincount(cc, a, n_cl)) / rep(np.bincount(cc, b, n_cl))
                                 for c, a, b in terms)
                 else:
-                    d = np.empty(xi.shape[0])
-                    for r in range(xi.shape[0]):
-                        wr = ww * xi[r, cc]
+                    n_rep = n_cl if se == "jackknife" else reps
+                    d = np.empty(n_rep)
+                    for r in range(n_rep):
+                        wr = ww * (cc != r) if se == "jackknife" else ww * xi[r, cc]
                         try:
                             with np.errstate(invalid="ignore", divide="ignore"):
                                 d[r] = gt_fit(yy, dd, tvec, xx, wr, est_method, panel, need_if=False)[0]
