@@ -421,7 +421,7 @@ def att_gt(data: pd.DataFrame, yname: str, tname: str, gname: str, idname: str |
             if panel:
                 sel = treat | ctrl
                 yy = (wide[:, jt] - wide[:, jb])[sel]
-                xx, ww, dd, cc, tsel = xw[sel, jb], unit_w[sel], treat[sel].astype(float), cl[sel], None
+                xx, ww, dd, cc = xw[sel, jb], unit_w[sel], treat[sel].astype(float), cl[sel]
                 if not (dd.any() and (dd == 0).any()):
                     continue
                 tvec = np.ones(len(yy))
