@@ -17,9 +17,12 @@ Terms and R did's equivalents (`aggte(type=)`): `ATT(g=,t=)` (att_gt), `overall`
 `calendar(t=)` and `calendar_overall` (calendar), `pretest_wald` (att_gt's Wald pre-test, `Wpval`).
 Inference (clustered by wijk or gemeente, CI and p from t(G-1)): `se="jackknife"` (default) leave-one-cluster-
 out; "analytic" influence functions with G/(G-1); "multiplier" (R did's bootstrap, Mammen weights); "bootstrap"
-Exp(1)-weighted cluster bootstrap. Jackknife is the default: in 300-600 simulated demo-like replications with
-few treated wijken per cohort its CI covered the truth in 94% of them, the bootstrap's in 90%
-(bench/bench_recovery.py); analytic SEs, as R did's, are the fast choice for many wijken (national data).
+Exp(1)-weighted cluster bootstrap. Jackknife is the default because it is the safer one with few treated wijken:
+in 200 simulated demo replications (true effect -0.03, varying base) the `overall` CI covered the truth in 95%
+(jackknife), 95% (analytic) and 95% (multiplier) pooled over the cities (25 treated wijken), but per city with 6
+treated wijken in 94% (jackknife) against 89.5% (analytic), with 8 and 11 in 96/95.5% and 95/94%; the older
+Exp(1) bootstrap covered 90% (bench/bench_recovery.py). Analytic SEs, as R did's, are the fast choice for many
+wijken (national data) and with covariates (the jackknife refits every ATT(g,t) once per wijk).
 """
 
 from __future__ import annotations
