@@ -120,6 +120,9 @@ def test_options_select_terms_and_panel_mode(sim):
     assert "universal base" in _terms(get_model("staggered")(c, CTX, base_period="universal"))["overall"]["inference"]
     pan = _terms(get_model("staggered")(c, CTX, panel=True, se="analytic", control_group="not_yet"))
     assert np.isfinite(pan["overall"]["estimate"]) and pan["overall"]["std_error"] > 0
+    gm = get_model("staggered")(c, CTX, cluster="gemeente", se="analytic")
+    assert {r["n_clusters"] for r in gm} == {c["gemeente_code"].nunique()}
+    assert gm[0]["inference"].startswith("gemeente_influence_function")
     with pytest.raises(WijkeffectError, match="aggregations"):
         get_model("staggered")(c, CTX, aggregations=["weekly"])
     with pytest.raises(WijkeffectError, match="se"):
