@@ -82,16 +82,12 @@ def curve_table(est: pd.DataFrame, specs: pd.DataFrame | None = None, alpha: flo
 
 def curve_stats(curve: pd.DataFrame) -> pd.DataFrame:
     """Per city x outcome: specs, median estimate, significant of each sign, dominant count, mean Z."""
-    g = curve.groupby(KEYS, sort=True)
-    st = pd.DataFrame({
-        "n_specs": g.size(),
-        "median": g["estimate"].median(),
-        "min": g["estimate"].min(),
-        "max": g["estimate"].max(),
-        "n_sig_positive": g["significant"].apply(lambda s: int((s == "positive").sum())),
-        "n_sig_negative": g["significant"].apply(lambda s: int((s == "negative").sum())),
-        "mean_z": g["z"].mean(),
-    })
+    c = curve.assign(_pos=(curve["significant"] == "positive").astype(int),
+                     _neg=(curve["significant"] == "negative").astype(int))
+    g = c.groupby(KEYS, sort=True)
+    st = pd.DataFrame({"n_specs": g.size(), "median": g["estimate"].median(), "min": g["estimate"].min(),
+                       "max": g["estimate"].max(), "n_sig_positive": g["_pos"].sum(),
+                       "n_sig_negative": g["_neg"].sum(), "mean_z": g["z"].mean()})
     st["n_sig_dominant"] = st[["n_sig_positive", "n_sig_negative"]].max(axis=1)
     st["share_sig_positive"] = st["n_sig_positive"] / st["n_specs"]
     st["share_sig_negative"] = st["n_sig_negative"] / st["n_specs"]
