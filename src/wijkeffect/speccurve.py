@@ -94,6 +94,30 @@ def curve_stats(curve: pd.DataFrame) -> pd.DataFrame:
     return st
 
 
+STATISTICS = ("median", "n_sig_dominant", "mean_z")
+
+
+def statistics(estimate: np.ndarray, p_value: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """One curve's joint statistics: median estimate, significant specs of the dominant sign, mean Z."""
+    est, p = np.asarray(estimate, float), np.asarray(p_value, float)
+    sig = p < alpha
+    z = np.sign(est) * ndtri(1 - np.clip(p, 1e-300, 1.0) / 2)
+    return np.array([np.median(est), max((sig & (est > 0)).sum(), (sig & (est < 0)).sum()), z.mean()])
+
+
+def permutation_pvalues(observed: np.ndarray, null: np.ndarray) -> np.ndarray:
+    """(1 + #draws at least as extreme) / (1 + draws): |median| and |mean Z| two-sided, the count one-sided.
+
+    Draws with a missing statistic (a curve whose fits failed in that draw) are left out of both counts.
+    """
+    null = np.asarray(null, float).reshape(-1, 3)
+    null = null[~np.isnan(null).any(axis=1)]  # draws whose fits failed are left out
+    tol = 1e-12 * np.maximum(1.0, np.abs(observed))
+    exceed = np.abs(null) >= np.abs(observed) - tol
+    exceed[:, 1] = null[:, 1] >= observed[1]
+    return (1 + exceed.sum(0)) / (1 + len(null)) if len(null) else np.full(3, np.nan)
+
+
 def inferential_test(curve: pd.DataFrame, reestimate: Callable[[np.random.Generator], pd.DataFrame], reps: int,
                      seed: int, alpha: float = 0.05, pick: dict[str, tuple[str, str]] | None = None
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -101,24 +125,24 @@ def inferential_test(curve: pd.DataFrame, reestimate: Callable[[np.random.Genera
 
     reestimate(rng) returns the tidy rows of every spec (all cities and outcomes) on data with treatment
     permuted among wijken; draw r uses numpy Generator([seed, r]), so draws do not depend on each other.
+    A curve missing from a draw (its fits failed) leaves that draw out of the curve's p-values.
     """
     obs = curve_stats(curve)
-    nulls = []
+    keys = list(obs.index)
+    null = np.full((reps, len(keys), 3), np.nan)
     for r in range(reps):
-        s = curve_stats(curve_table(reestimate(np.random.default_rng([seed, r])), alpha=alpha, pick=pick))
-        nulls.append(s.assign(draw=r))
-    null = pd.concat(nulls).reset_index() if nulls else pd.DataFrame(columns=[*KEYS, "draw"])
+        h = headline_rows(reestimate(np.random.default_rng([seed, r])), pick)
+        for (key, g) in h.groupby(KEYS, sort=False):
+            if key in obs.index:
+                null[r, keys.index(key)] = statistics(g["estimate"], g["p_value"], alpha)
     out = obs.copy()
-    for stat, col in (("median", "p_median"), ("n_sig_dominant", "p_share_sig"), ("mean_z", "p_mean_z")):
-        ps = []
-        for key, v in obs[stat].items():
-            d = null[(null["city"] == key[0]) & (null["outcome"] == key[1])][stat].to_numpy(float)
-            tol = 1e-12 * max(1.0, abs(v))
-            exceed = (np.abs(d) >= abs(v) - tol).sum() if stat != "n_sig_dominant" else (d >= v).sum()
-            ps.append((1 + exceed) / (1 + len(d)) if len(d) else np.nan)
-        out[col] = ps
+    pv = np.array([permutation_pvalues(obs.loc[k, list(STATISTICS)].to_numpy(float), null[:, i])
+                   for i, k in enumerate(keys)]).reshape(-1, 3)
+    out["p_median"], out["p_share_sig"], out["p_mean_z"] = pv[:, 0], pv[:, 1], pv[:, 2]
     out["reps"], out["seed"] = reps, seed
-    return out, null
+    draws = pd.DataFrame([(k[0], k[1], r, *null[r, i]) for r in range(reps) for i, k in enumerate(keys)],
+                         columns=[*KEYS, "draw", *STATISTICS])
+    return out, draws
 
 
 def summary_table(curve: pd.DataFrame, test: pd.DataFrame | None = None) -> pd.DataFrame:
