@@ -126,8 +126,8 @@ def _rejections(tau: float, datasets: int, reps: int, seed: int) -> np.ndarray:
 
 def test_permutation_test_has_its_size_under_no_effect_and_power_under_an_effect():
     # 19 draws: P(p <= 0.05) = 1/20 exactly under the null for an exchangeable assignment;
-    # 300 studies: binomial sd of the rejection rate 1.3 points
-    size = _rejections(0.0, datasets=300, reps=19, seed=11)
+    # 200 studies: binomial sd of the rejection rate 1.5 points
+    size = _rejections(0.0, datasets=200, reps=19, seed=11)
     assert ((0.02 <= size) & (size <= 0.09)).all(), size
     power = _rejections(0.8, datasets=40, reps=19, seed=12)
     assert (power >= 0.8).all(), power
@@ -280,6 +280,27 @@ def test_speccurve_figure_is_byte_identical_on_rerun_and_double_column(tmp_path,
         assert abs(im.size[0] / 300 * 25.4 - 183) < 0.5
     rows = choice_rows(small_curve, ["model", "controls", "covariates"])
     assert rows[0] == ("model", None) and ("controls", "nn2") in rows and len(rows) == 3 + 2 + 3 + 2
-    png = speccurve_plot(small_curve, "GM9901", "smoker", "x", tmp_path / "png" / "sc", "nl", formats=("png",))
-    assert [p.suffix for p in png] == [".png"]
-    assert png[0].read_bytes() != a[2].read_bytes()  # Dutch labels
+    from wijkeffect.figures.speccurve import speccurve_figures
+
+    idx = speccurve_figures(small_curve, {"GM9901": "Havenstad"}, tmp_path / "all", "nl",
+                            summary=speccurve.summary_table(small_curve), formats=("png",))
+    assert (tmp_path / "all" / "GM9901" / "speccurve_smoker.png").read_bytes() != a[2].read_bytes()  # Dutch labels
+    assert idx["file"].tolist() == [str(tmp_path / "all" / "GM9901" / "speccurve_smoker.png")]
+
+
+def test_one_permutation_shared_by_every_spec_and_the_treated_table(demo_cells):
+    resp, cells = demo_cells
+    wijken = cells[["wijk_code", "gemeente_code"]].drop_duplicates()
+    mapping = speccurve.wijk_permutation(wijken, np.random.default_rng(8))
+    assert sorted(mapping) == sorted(mapping.values()) == sorted(wijken["wijk_code"])
+    gm = dict(zip(wijken["wijk_code"], wijken["gemeente_code"]))
+    assert all(gm[a] == gm[b] for a, b in mapping.items())  # within cities
+    c = speccurve.permute_cells(cells, mapping=mapping)
+    r = speccurve.permute_respondents(resp, mapping=mapping)
+    tc = set(c.loc[c["role"] == "treated", "wijk_code"])
+    assert tc == set(r.loc[r["role"] == "treated", "wijk_code"])
+    treated = resp.loc[resp["role"] == "treated", ["wijk_code", "start", "group"]].drop_duplicates("wijk_code")
+    pt = speccurve.permute_treated(treated, mapping)
+    assert set(pt["wijk_code"]) == tc and sorted(pt["start"]) == sorted(treated["start"])
+    with pytest.raises(WijkeffectError, match="not in the data"):
+        speccurve.permute_cells(cells[cells["wijk_code"] != cells["wijk_code"].iloc[0]], mapping=mapping)

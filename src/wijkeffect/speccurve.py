@@ -151,8 +151,13 @@ def summary_table(curve: pd.DataFrame, test: pd.DataFrame | None = None) -> pd.D
     return st.reset_index()
 
 
-def _wijk_paths(frame: pd.DataFrame, rng: np.random.Generator, within: str | None) -> dict[str, str]:
-    """target wijk -> the wijk whose treatment it takes: a random permutation within each block."""
+def wijk_permutation(frame: pd.DataFrame, rng: np.random.Generator, within: str | None = "gemeente_code"
+                     ) -> dict[str, str]:
+    """target wijk -> the wijk whose treatment it takes: a random permutation within each block (city).
+
+    Draw one per null replication and pass it as `mapping` to every spec's data, so all specs of a
+    draw see the same permuted assignment (the joint null of the inferential curve).
+    """
     cols = ["wijk_code"] + ([within] if within else [])
     w = frame[cols].drop_duplicates("wijk_code").sort_values(cols)
     mapping: dict[str, str] = {}
@@ -162,11 +167,30 @@ def _wijk_paths(frame: pd.DataFrame, rng: np.random.Generator, within: str | Non
     return mapping
 
 
-def permute_respondents(resp: pd.DataFrame, rng: np.random.Generator, within: str | None = "gemeente_code"
-                        ) -> pd.DataFrame:
+def _sources(wijken: pd.Series, mapping: dict[str, str], present: pd.Index) -> pd.Series:
+    """The wijk each row takes its treatment from (itself when the mapping does not name it)."""
+    src = wijken.map(lambda w: mapping.get(w, w))
+    missing = sorted(set(src) - set(present))
+    if missing:
+        raise WijkeffectError(f"permutation: source wijken {missing[:5]} are not in the data; expected a permutation "
+                              "of these wijken (or permute the study's treated table and rebuild the panel)")
+    return src
+
+
+def permute_treated(treated: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
+    """A study's treated table (wijk_code, start, group) under a wijk permutation: each wijk takes the start
+    and group of the wijk it maps to, so matching and the panel can be redone for the permuted study."""
+    t = treated.set_index("wijk_code")
+    rows = [(target, *t.loc[src, ["start", "group"]]) for target, src in sorted(mapping.items()) if src in t.index]
+    return pd.DataFrame(rows, columns=["wijk_code", "start", "group"])
+
+
+def permute_respondents(resp: pd.DataFrame, rng: np.random.Generator | None = None,
+                        within: str | None = "gemeente_code", mapping: dict[str, str] | None = None) -> pd.DataFrame:
     """Respondents with role, group and start moved between wijken (within each city); post recomputed."""
-    src = resp["wijk_code"].map(_wijk_paths(resp, rng, within))
+    mapping = mapping if mapping is not None else wijk_permutation(resp, rng, within)
     per = resp.drop_duplicates("wijk_code").set_index("wijk_code")
+    src = _sources(resp["wijk_code"], mapping, per.index)
     out = resp.copy()
     for c in ("role", "group", "start"):
         out[c] = src.map(per[c]).to_numpy()
@@ -175,17 +199,17 @@ def permute_respondents(resp: pd.DataFrame, rng: np.random.Generator, within: st
     return out
 
 
-def permute_cells(cells: pd.DataFrame, rng: np.random.Generator, within: str | None = "gemeente_code"
-                  ) -> pd.DataFrame:
+def permute_cells(cells: pd.DataFrame, rng: np.random.Generator | None = None, within: str | None = "gemeente_code",
+                  mapping: dict[str, str] | None = None) -> pd.DataFrame:
     """Cells with each wijk's treatment path (role, group, start, D per wave) taken from another wijk.
 
     Where the source wijk has no cell in a wave, D is the mean D of the cells with the same start in
     that wave (1 after the start's year, 0 before, when there are none).
     """
-    mapping = _wijk_paths(cells, rng, within)
+    mapping = mapping if mapping is not None else wijk_permutation(cells, rng, within)
     per = cells.drop_duplicates("wijk_code").set_index("wijk_code")
     out = cells.copy()
-    src = out["wijk_code"].map(mapping)
+    src = _sources(out["wijk_code"], mapping, per.index)
     for c in ("role", "group", "start"):
         out[c] = src.map(per[c]).to_numpy()
     d_of = cells.set_index(["wijk_code", "wave", "outcome"])["D"]

@@ -32,6 +32,10 @@ def value_text(axis: str, value: str, language: str = "en") -> str:
     if axis == "model":
         text = label(f"f_{value}", language)
         return text if text != f"f_{value}" else label(value, language)
+    if axis == "start" and re.fullmatch(r"m?\d+", value):
+        if value == "0":
+            return label("v_start_0", language)
+        return "\u2212" + value[1:] if value[0] == "m" else f"+{value}"
     for key in (f"v_{axis}_{value}", f"v_{value}"):
         text = label(key, language)
         if text != key:
@@ -70,8 +74,8 @@ def speccurve_plot(curve: pd.DataFrame, city: str, outcome: str, title: str, ste
     bottom_mm = max(len(rows), 1) * row_mm
     height = head_mm + top_mm + gap_mm + bottom_mm + foot_mm
     width_mm = DOUBLE_COLUMN / MM
-    # the label column is as wide as its longest label (about 1.2 mm per character at 6 pt)
-    left_mm = min(max(18.0, 1.2 * max((len(t) for t in texts), default=0) + 5.0), 0.4 * width_mm)
+    # the label column is as wide as its longest label (about 1.1 mm per character at 6 pt)
+    left_mm = min(max(18.0, 1.1 * max((len(t) for t in texts), default=0) + 5.0), 0.4 * width_mm)
     left, right = left_mm / width_mm, 0.98
     with style():
         fig = plt.figure(figsize=(DOUBLE_COLUMN, height * MM))
@@ -134,3 +138,19 @@ def _summary_text(c: pd.DataFrame, summary: pd.Series | None, language: str) -> 
         text += "\n" + label("sc_perm", language, reps=int(summary["reps"]), p_median=f"{summary['p_median']:.3f}",
                              p_share=f"{summary['p_share_sig']:.3f}", p_z=f"{summary['p_mean_z']:.3f}")
     return text
+
+
+def speccurve_figures(curve: pd.DataFrame, names: dict[str, str], out_dir: str | Path, language: str = "en",
+                      summary: pd.DataFrame | None = None, formats: tuple[str, ...] = FORMATS) -> pd.DataFrame:
+    """One figure per city x outcome of the curve (`<out_dir>/<city>/speccurve_<outcome>.*`); the index."""
+    out_dir = Path(out_dir)
+    if summary is not None and "city" in summary.columns:
+        summary = summary.set_index(["city", "outcome"])
+    rows = []
+    for (city, outcome), _ in curve.groupby(["city", "outcome"], sort=True):
+        row = summary.loc[(city, outcome)] if summary is not None and (city, outcome) in summary.index else None
+        name = label("all_cities", language) if city == "ALL" else names.get(city, city)
+        for p in speccurve_plot(curve, city, outcome, name, out_dir / city / f"speccurve_{outcome}", language,
+                                summary=row, formats=formats):
+            rows.append(("speccurve", city, outcome, str(p)))
+    return pd.DataFrame(rows, columns=["kind", "city", "outcome", "file"])
