@@ -55,6 +55,9 @@ def test_curve_table_ranks_picks_headline_rows_and_joins_choices():
     assert s["share_sig_negative"] == 0.25 and s["share_sig_positive"] == 0.25 and s["n_sig_dominant"] == 1
     with pytest.raises(WijkeffectError, match="specs.csv"):
         speccurve.curve_table(est.assign(spec="unknown"), specs)
+    # a walking-threshold spec is not a specification of the smoking curve (it would duplicate the baseline)
+    smoke = speccurve.curve_table(est.assign(outcome="smoker"), specs)
+    assert smoke["spec"].tolist() == ["default", "default"] and smoke["rank"].tolist() == [1, 2]
 
 
 # ----------------------------------------------------------------------------- a fast simulated multiverse

@@ -243,3 +243,33 @@ def test_value_labels():
         ["30", "2p5", "m1", "on", "off", "not_yet", "twfe_naive"]
     assert sweep.value_label({"match": "propensity", "k": 5, "within": "all"}) == "ps5_all"
     assert math.isclose(float("2p5".replace("p", ".")), 2.5)
+
+
+def test_threshold_specs_are_kept_only_for_the_outcomes_they_change(base):
+    config, study = base
+    cfg_sw = with_sweep(config, "axes: {walk: [30, 60], k10: [30, 25], covariates: [on, off]}")
+    specs = {s.id: s for s in sweep.expand(cfg_sw, study)}
+    outcomes = ["smoker", "psych_distress", "walking"]
+    assert sweep.outcomes_for(specs["default"], outcomes) == outcomes
+    assert sweep.outcomes_for(specs["covariates-off"], outcomes) == outcomes
+    assert sweep.outcomes_for(specs["walk-60"], outcomes) == ["walking"]
+    assert sweep.outcomes_for(specs["covariates-off.k10-25"], outcomes) == ["psych_distress"]
+    assert sweep.outcomes_for(specs["k10-25.walk-60"], outcomes) == []
+    t = sweep.specs_table(list(specs.values())).set_index("spec")
+    assert t.loc["walk-60", "outcomes"] == "walking" and t.loc["k10-25.walk-60", "outcomes"] == "none"
+    assert sweep.spec_outcomes(t.reset_index())["default"] is None
+
+
+def test_representatives_give_one_spec_per_shared_upstream_output(base):
+    config, study = base
+    cfg_sw = with_sweep(config, GRID)
+    specs = sweep.expand(cfg_sw, study)
+    for stage, n in (("clean", 3), ("panel", 45), ("estimate", len(specs))):
+        reps = sweep.representatives(specs, stage)
+        assert len(reps) == n
+    # every spec sharing a panel key gets the same study and thresholds from apply
+    panel = sweep.representatives(specs, "panel")
+    for s in specs[:40]:
+        rep = panel[sweep.panel_key(s)]
+        (c1, s1), (c2, s2) = sweep.apply(s, cfg_sw, study), sweep.apply(rep, cfg_sw, study)
+        assert s1 == s2 and c1["thresholds"] == c2["thresholds"]

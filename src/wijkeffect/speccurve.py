@@ -54,9 +54,11 @@ def curve_table(est: pd.DataFrame, specs: pd.DataFrame | None = None, alpha: flo
     """The curve: headline rows ranked by estimate within city x outcome, with each spec's choices.
 
     `specs` is the sweep's specs table (spec, one column per axis, ...); axis columns become ordered
-    categoricals in the order the sweep lists the values. `significant` is positive/negative/'' at alpha.
+    categoricals in the order the sweep lists the values, and a spec is shown only for the outcomes it
+    changes (a walking threshold spec is a duplicate of its baseline for smoking). `significant` is
+    positive/negative/'' at alpha.
     """
-    from wijkeffect.sweep import axis_columns
+    from wijkeffect.sweep import axis_columns, spec_outcomes
 
     h = headline_rows(est, pick)
     p = h["p_value"].to_numpy(float)
@@ -73,6 +75,10 @@ def curve_table(est: pd.DataFrame, specs: pd.DataFrame | None = None, alpha: flo
         if unknown:
             raise WijkeffectError(f"specs table: spec ids {unknown[:5]} of the estimates are missing; expected "
                                   "every spec of the estimates in specs.csv")
+        allowed = spec_outcomes(specs)
+        keep = [allowed[sp] is None or o in allowed[sp] for sp, o in zip(out["spec"], out["outcome"])]
+        out = out[keep]
+        out = out.assign(rank=out.groupby(KEYS, sort=False).cumcount() + 1)
         s = specs[["spec", *cols]].copy()
         for c in cols:
             s[c] = pd.Categorical(s[c].astype(str), categories=list(dict.fromkeys(s[c].astype(str))), ordered=True)

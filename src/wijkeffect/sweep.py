@@ -34,6 +34,9 @@ STAGE_OF_KEY = {"thresholds": "clean", "waves": "clean", "study": "panel", "weig
 #: values a key takes when neither config nor study sets it (schema defaults)
 IMPLICIT = {"study.controls": "same_city", "weights": "survey", "thresholds.k10_high": 30,
             "thresholds.mhi5_low": 60, "thresholds.walking_min_week": 30}
+#: keys that change only some outcomes: a spec departing on them is estimated (and curved) for those only
+AFFECTS = {"thresholds.walking_min_week": ("walking",), "thresholds.k10_high": ("psych_distress",),
+           "thresholds.mhi5_low": ("psych_distress",)}
 #: models whose `covariates` option the `covariates: [on, off]` axis switches
 COVARIATE_MODELS = ("twfe_individual", "segmented", "staggered")
 #: preset axes: name -> the key their plain values set
@@ -60,6 +63,7 @@ class Axis:
     stage: str
     values: dict[str, dict[str, Any]]
     baseline: str
+    outcomes: tuple[str, ...] | None = None  # the only outcomes its values change (None: all)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Spec:
     overlay: dict[str, Any]
     keys: dict[str, str] = field(default_factory=dict)  # stage -> id of the output of that stage it needs
     cities: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] | None = None  # None: every outcome; else the only ones this spec changes
 
 
 def _err(where: str, bad: Any, expected: str) -> WijkeffectError:
@@ -200,7 +205,10 @@ def _axis(name: str, raw: Any, config: dict, study: dict | None) -> Axis:
         stage = min(stages, key=STAGES.index) if stages else "estimate"
     elif stage not in STAGES:
         raise _err(f"axes/{name}/stage", stage, " or ".join(STAGES))
-    return Axis(name, stage, values, _baseline(name, values, config, study, default))
+    outcomes = None
+    if paths and all(p in AFFECTS for p in paths):
+        outcomes = tuple(sorted({o for p in paths for o in AFFECTS[p]}))
+    return Axis(name, stage, values, _baseline(name, values, config, study, default), outcomes)
 
 
 def _baseline(name: str, values: dict[str, dict], config: dict, study: dict | None, default: str | None) -> str:
@@ -287,7 +295,9 @@ def expand(config: dict, study: dict | None = None) -> list[Spec]:
             continue
         overlay = {p: v for a in ax if values[a.name] != a.baseline for p, v in a.values[values[a.name]].items()}
         keys = {s: _key(values, ax, s) for s in STAGES}
-        specs[sid] = Spec(sid, dict(values), overlay, keys, cities)
+        only = [set(a.outcomes) for a in ax if a.outcomes is not None and values[a.name] != a.baseline]
+        outcomes = tuple(sorted(set.intersection(*only))) if only else None
+        specs[sid] = Spec(sid, dict(values), overlay, keys, cities, outcomes)
     if not specs:
         raise _err("exclude", sw.get("exclude"), "exclusions that leave at least one spec")
     limit = int(sw.get("max_specs", 200))
@@ -313,6 +323,20 @@ def clean_key(spec: Spec) -> str:
 def panel_key(spec: Spec) -> str:
     """Id of the linked respondents and cells the spec needs (thresholds, controls, starts, weights)."""
     return stage_key(spec, "panel")
+
+
+def outcomes_for(spec: Spec, outcomes: list[str]) -> list[str]:
+    """The outcomes worth estimating under this spec: a walking-threshold spec leaves smoking unchanged."""
+    return list(outcomes) if spec.outcomes is None else [o for o in outcomes if o in spec.outcomes]
+
+
+def representatives(specs: list[Spec], stage: str) -> dict[str, Spec]:
+    """stage key -> the first spec needing that output (every spec sharing a key agrees on the axes up to
+    that stage, so any of them gives the same overlay for it)."""
+    out: dict[str, Spec] = {}
+    for s in specs:
+        out.setdefault(stage_key(s, stage), s)
+    return out
 
 
 def shift_starts(treated: pd.DataFrame, waves: list[int], k: int) -> pd.DataFrame:
@@ -367,8 +391,17 @@ def specs_table(specs: list[Spec]) -> pd.DataFrame:
     for s in specs:
         rows.append({"spec": s.id, **{n: s.values.get(n, "") for n in names},
                      "clean_key": stage_key(s, "clean"), "panel_key": stage_key(s, "panel"),
+                     "outcomes": "all" if s.outcomes is None else ("+".join(s.outcomes) or "none"),
                      "overlay": json.dumps(s.overlay, sort_keys=True)})
-    return pd.DataFrame(rows, columns=["spec", *names, "clean_key", "panel_key", "overlay"])
+    return pd.DataFrame(rows, columns=["spec", *names, "clean_key", "panel_key", "outcomes", "overlay"])
+
+
+def spec_outcomes(table: pd.DataFrame) -> dict[str, set[str] | None]:
+    """spec -> the outcomes it is shown for (None: all), from a specs table's `outcomes` column."""
+    if "outcomes" not in table:
+        return {s: None for s in table["spec"]}
+    return {s: None if o == "all" else (set() if o == "none" else set(o.split("+")))
+            for s, o in zip(table["spec"], table["outcomes"].astype(str))}
 
 
 def axis_columns(table: pd.DataFrame) -> list[str]:
