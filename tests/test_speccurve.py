@@ -190,8 +190,8 @@ def test_curve_on_demo_like_data_with_the_twfe_model_recovers_the_effect(demo_ce
     _, cells = demo_cells
     curve = speccurve.curve_table(_twfe_specs(cells))
     assert len(curve) == 2 and curve["spec"].nunique() == 2
-    res, null = speccurve.inferential_test(curve, lambda rng: _twfe_specs(speccurve.permute_cells(cells, rng)),
-                                           reps=9, seed=2)
+    reestimate = speccurve.permuted_reestimate({"default": cells}, lambda key, c: _twfe_specs(c))
+    res, null = speccurve.inferential_test(curve, reestimate, reps=9, seed=2)
     r = res.loc[("ALL", "smoker")]
     assert r["median"] == pytest.approx(-0.08, abs=0.03)
     assert r["p_median"] == pytest.approx(0.1) and r["p_mean_z"] == pytest.approx(0.1)  # 1/(1+9): the minimum

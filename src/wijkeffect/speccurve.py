@@ -231,6 +231,28 @@ def permute_cells(cells: pd.DataFrame, rng: np.random.Generator | None = None, w
     return out
 
 
+def permuted_reestimate(frames: dict[str, pd.DataFrame], fit: Callable[[str, pd.DataFrame], pd.DataFrame],
+                        kind: str = "cells", within: str | None = "gemeente_code"
+                        ) -> Callable[[np.random.Generator], pd.DataFrame]:
+    """The `reestimate` of `inferential_test` for data already built: per draw one wijk permutation over
+    every frame's wijken, applied to each frame (panel key -> cells or respondents), then
+    `fit(key, permuted frame)` -> the tidy rows of every spec using that frame, concatenated.
+
+    Frames holding a subset of another's wijken (matched control pools) cannot share one permutation:
+    for those, permute the study's treated table (`permute_treated`) and rebuild the panel instead.
+    """
+    permute = {"cells": permute_cells, "respondents": permute_respondents}[kind]
+    cols = ["wijk_code"] + ([within] if within else [])
+    wijken = pd.concat([f[cols] for f in frames.values()]).drop_duplicates("wijk_code")
+
+    def reestimate(rng: np.random.Generator) -> pd.DataFrame:
+        mapping = wijk_permutation(wijken, rng, within)
+        return pd.concat([fit(key, permute(frame, mapping=mapping)) for key, frame in frames.items()],
+                         ignore_index=True)
+
+    return reestimate
+
+
 def remove_effect(cells: pd.DataFrame, effect: float | dict[str, float]) -> pd.DataFrame:
     """Cells with the estimated effect taken out of treated post cells (the paper's forced null)."""
     e = cells["outcome"].map(effect) if isinstance(effect, dict) else effect

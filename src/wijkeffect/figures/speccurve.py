@@ -74,8 +74,9 @@ def speccurve_plot(curve: pd.DataFrame, city: str, outcome: str, title: str, ste
     bottom_mm = max(len(rows), 1) * row_mm
     height = head_mm + top_mm + gap_mm + bottom_mm + foot_mm
     width_mm = DOUBLE_COLUMN / MM
-    # the label column is as wide as its longest label (about 1.1 mm per character at 6 pt)
-    left_mm = min(max(18.0, 1.1 * max((len(t) for t in texts), default=0) + 5.0), 0.4 * width_mm)
+    # the label column is as wide as its longest label (about 1.1 mm per character at 6 pt, 1.3 in bold 6.5 pt)
+    need = max(((1.3 if v is None else 1.1) * len(t) for t, (_, v) in zip(texts, rows)), default=0.0)
+    left_mm = min(max(18.0, need + 5.0), 0.4 * width_mm)
     left, right = left_mm / width_mm, 0.98
     with style():
         fig = plt.figure(figsize=(DOUBLE_COLUMN, height * MM))
@@ -92,7 +93,9 @@ def speccurve_plot(curve: pd.DataFrame, city: str, outcome: str, title: str, ste
         ax.set_ylabel(label("effect_pp", language))
         ax.tick_params(axis="x", labelbottom=False)
         ax.set_xlim(0.3, n + 0.7)
-        fig.text(3 / width_mm, 1 - 3.5 / height, f"{title}: {label(outcome, language)}", ha="left", va="top",
+        varies = outcome == "walking" and any(a == "walk" for a, _ in rows)  # the label names one threshold
+        name = label("walking_sweep" if varies else outcome, language)
+        fig.text(3 / width_mm, 1 - 3.5 / height, f"{title}: {name}", ha="left", va="top",
                  fontsize=8)
         fig.text(3 / width_mm, 1 - 8 / height, _summary_text(c, summary, language), ha="left", va="top",
                  fontsize=6, linespacing=1.35)
