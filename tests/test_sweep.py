@@ -273,3 +273,40 @@ def test_representatives_give_one_spec_per_shared_upstream_output(base):
         rep = panel[sweep.panel_key(s)]
         (c1, s1), (c2, s2) = sweep.apply(s, cfg_sw, study), sweep.apply(rep, cfg_sw, study)
         assert s1 == s2 and c1["thresholds"] == c2["thresholds"]
+
+
+def test_overlays_change_what_the_real_stages_produce(base, root, tmp_path, demo_panel):
+    """walk-150 lowers the cleaned walking prevalence; start-1 moves every treated wijk's first post wave."""
+    from wijkeffect.clean import Thresholds, clean_wave
+    from wijkeffect.codebook import load_codebook
+    from wijkeffect.panel import attach_treatment
+    from wijkeffect.study import load_study
+
+    config, study = base
+    cfg_sw = with_sweep(config, "axes: {walk: [30, 150], start: [0, 1]}")
+    specs = {s.id: s for s in sweep.expand(cfg_sw, study)}
+    cb = load_codebook(root / "config/codebooks/demo/2013.yaml")
+    share = {}
+    for sid in ("default", "walk-150"):
+        cfg, _ = sweep.apply(specs[sid], cfg_sw, study)
+        share[sid] = clean_wave(cb, Thresholds.from_config(cfg["thresholds"]))[0]["walking"].mean()
+    assert share["walk-150"] < share["default"] - 0.05
+    resp = demo_panel[0]
+    first = {}
+    for sid in ("default", "start-1"):
+        _, st = sweep.apply(specs[sid], cfg_sw, study)
+        s = load_study(sweep.write_study(st, tmp_path / sid / "study.yaml"))
+        out, _ = attach_treatment(resp.drop(columns=["role", "group", "start", "post"]), s)
+        first[sid] = out[out["post"] == 1].groupby("wijk_code")["wave"].min()
+    waves = sorted(resp["wave"].unique())
+    moved = first["start-1"].reindex(first["default"].index)
+    shifted = first["default"][first["default"] < waves[-1]].map(lambda w: waves[waves.index(w) + 1])
+    assert len(shifted) > 10 and (moved[shifted.index] == shifted).all()
+
+
+def test_with_choices_joins_the_axis_values(base):
+    config, study = base
+    specs = sweep.expand(with_sweep(config, "axes: {walk: [30, 60]}"), study)
+    est = pd.DataFrame({"spec": ["default", "walk-60", "walk-60"], "estimate": [1.0, 2.0, 3.0]})
+    out = sweep.with_choices(est, sweep.specs_table(specs))
+    assert out["walk"].tolist() == ["30", "60", "60"]

@@ -11,6 +11,23 @@ an axis (whose baseline is the configured value) or a city never renames an exis
 incremental sweeps only run new jobs. Each axis invalidates one stage onward (clean -> panel ->
 estimate); `stage_key(spec, stage)` is the id of the upstream output a spec needs, shared by every
 spec that agrees on the axes up to that stage.
+
+Example (config.yaml; 5 x 3 x 2 x 3 x 2 = 180 specs less the exclusions):
+
+    sweep:
+      axes:
+        controls: [same_city, all, {match: nearest, k: 1}, {match: nearest, k: 2}, {match: nearest, k: 5}]
+        walk: [30, 60, 150]            # thresholds.walking_min_week; also k10, mhi5
+        covariates: [on, off]          # on: as configured; off: no covariates in any model
+        start: [0, -1, 1]              # every start moved this many waves (placebo)
+        cs_control: [never, not_yet]   # model_options.staggered.control_group
+        estimator:                     # any overlay, labelled
+          values: {all: {}, twfe_only: {models: [twfe]}}
+      exclude:
+        - {start: [-1, 1], controls: [all, nn1, nn2, nn5]}
+      design: grid                     # or one_at_a_time
+      cities: [GM0363, GM0599]         # default: the run's cities; not part of spec ids
+      max_specs: 200
 """
 
 from __future__ import annotations
@@ -420,3 +437,9 @@ def write_study(study: dict, path: str | Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return path
+
+
+def with_choices(est: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Tidy rows with the choices that define their spec (one column per axis) joined on `spec`."""
+    cols = axis_columns(table)
+    return est.merge(table[["spec", *cols]], on="spec", how="left", validate="many_to_one")
