@@ -382,7 +382,11 @@ def shift_starts(treated: pd.DataFrame, waves: list[int], k: int) -> pd.DataFram
 
 
 def apply(spec: Spec, config: dict, study: dict, root: Path | None = None) -> tuple[dict, dict]:
-    """The config and study for one spec: copies with the spec's overlay written in (no `sweep:` key)."""
+    """The config and study for one spec: copies with the spec's overlay written in (no `sweep:` key).
+
+    Cities are left alone: `spec.cities` is the fan-out of estimate jobs, so adding a city changes no
+    spec's config or study (and reruns nothing but the new city's jobs).
+    """
     cfg, st = copy.deepcopy(config), copy.deepcopy(study)
     cfg.pop("sweep", None)
     for path, v in spec.overlay.items():
@@ -396,8 +400,6 @@ def apply(spec: Spec, config: dict, study: dict, root: Path | None = None) -> tu
                              for r in t.itertuples()]
         else:
             _set(cfg, st, path, v)
-    if spec.cities:
-        cfg["cities"] = list(spec.cities)
     return cfg, st
 
 
