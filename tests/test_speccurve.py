@@ -160,6 +160,14 @@ def test_inferential_test_is_seeded_and_draws_are_independent():
     by_hand = speccurve.permutation_pvalues(obs[list(speccurve.STATISTICS)].to_numpy(float),
                                             nc[list(speccurve.STATISTICS)].to_numpy(float))
     np.testing.assert_allclose(c.iloc[0][["p_median", "p_share_sig", "p_mean_z"]].to_numpy(float), by_hand)
+    # draws count only the specs the observed curve shows (here: one measure's three windows)
+    part = curve[curve["spec"].str.startswith("m-a")]
+    _, nd = speccurve.inferential_test(part, f, 3, seed=3)
+    for r in range(3):
+        e = _estimates(p, _permuted(p, np.random.default_rng([3, r])))
+        e = e[e["spec"].str.startswith("m-a")]
+        np.testing.assert_allclose(nd.loc[r, list(speccurve.STATISTICS)].to_numpy(float),
+                                   speccurve.statistics(e["estimate"], e["p_value"]))
 
 
 # ---------------------------------------------------------------- the demo-like data and the real twfe model

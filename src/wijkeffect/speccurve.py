@@ -131,13 +131,14 @@ def inferential_test(curve: pd.DataFrame, reestimate: Callable[[np.random.Genera
 
     reestimate(rng) returns the tidy rows of every spec (all cities and outcomes) on data with treatment
     permuted among wijken; draw r uses numpy Generator([seed, r]), so draws do not depend on each other.
-    A curve missing from a draw (its fits failed) leaves that draw out of the curve's p-values.
+    Only the specs and models the observed curve shows count (the same set in every draw). A curve missing from a draw (its fits failed) leaves that draw out of the curve's p-values.
     """
     obs = curve_stats(curve)
     keys = list(obs.index)
+    shown = curve[[*KEYS, "spec", "model"]].drop_duplicates()
     null = np.full((reps, len(keys), 3), np.nan)
     for r in range(reps):
-        h = headline_rows(reestimate(np.random.default_rng([seed, r])), pick)
+        h = headline_rows(reestimate(np.random.default_rng([seed, r])), pick).merge(shown, on=list(shown.columns))
         for (key, g) in h.groupby(KEYS, sort=False):
             if key in obs.index:
                 null[r, keys.index(key)] = statistics(g["estimate"], g["p_value"], alpha)
