@@ -42,7 +42,7 @@ from typing import Any
 
 import pandas as pd
 
-from wijkeffect.errors import WijkeffectError
+from wijkeffect.errors import WijkeffectError, input_error
 
 STAGES = ("clean", "panel", "estimate")
 #: top-level config key (or `study`) -> the first stage a change to it invalidates
@@ -97,7 +97,8 @@ class Spec:
 
 
 def _err(where: str, bad: Any, expected: str) -> WijkeffectError:
-    return WijkeffectError(f"config: key sweep/{where}: bad value {bad!r}; expected {expected}")
+    """The standard bad-input error for a key under the config's `sweep:` section."""
+    return input_error("config", f"key sweep/{where}", [bad], expected)
 
 
 def value_label(value: Any) -> str:
