@@ -218,7 +218,8 @@ def test_permute_cells_moves_whole_treatment_paths_within_cities(demo_cells):
     assert moved.any()
     assert (out.loc[out["role"] == "control", "D"] == 0).all()
     # each treated wijk's D path is one of the original treated paths (same start)
-    orig = {tuple(g.sort_values("wave")["D"].round(12)) for _, g in cells[cells["role"] == "treated"].groupby("wijk_code")}
+    treated = cells[cells["role"] == "treated"]
+    orig = {tuple(g.sort_values("wave")["D"].round(12)) for _, g in treated.groupby("wijk_code")}
     new = out[out["role"] == "treated"]
     full = new.groupby("wijk_code")["wave"].transform("size") == cells["wave"].nunique()
     assert all(tuple(g.sort_values("wave")["D"].round(12)) in orig for _, g in new[full].groupby("wijk_code"))

@@ -131,7 +131,8 @@ def inferential_test(curve: pd.DataFrame, reestimate: Callable[[np.random.Genera
 
     reestimate(rng) returns the tidy rows of every spec (all cities and outcomes) on data with treatment
     permuted among wijken; draw r uses numpy Generator([seed, r]), so draws do not depend on each other.
-    Only the specs and models the observed curve shows count (the same set in every draw). A curve missing from a draw (its fits failed) leaves that draw out of the curve's p-values.
+    Only the specs and models the observed curve shows count (the same set in every draw). A curve missing
+    from a draw (its fits failed) leaves that draw out of the curve's p-values.
     """
     obs = curve_stats(curve)
     keys = list(obs.index)
