@@ -312,3 +312,24 @@ def test_with_choices_joins_the_axis_values(base):
     est = pd.DataFrame({"spec": ["default", "walk-60", "walk-60"], "estimate": [1.0, 2.0, 3.0]})
     out = sweep.with_choices(est, sweep.specs_table(specs))
     assert out["walk"].tolist() == ["30", "60", "60"]
+
+
+def test_base_overlay_is_shared_by_every_spec_and_refused_upstream(base):
+    config, study = base
+    text = "axes: {covariates: [on, off]}\nbase: {inference.bootstrap_reps: 0, models: [twfe, staggered]}"
+    cfg_sw = with_sweep(config, text)
+    validate(cfg_sw, "config.schema.yaml", "cfg")
+    specs = sweep.expand(cfg_sw, study)
+    assert ids(specs) == ["default", "covariates-off"]  # the base is not part of ids
+    for s in specs:
+        cfg, _ = sweep.apply(s, cfg_sw, study)
+        assert cfg["inference"]["bootstrap_reps"] == 0 and cfg["models"] == ["twfe", "staggered"]
+        assert cfg["inference"]["randomization_reps"] == config["inference"]["randomization_reps"]
+    with pytest.raises(WijkeffectError, match="base/thresholds.walking_min_week"):
+        sweep.expand(with_sweep(config, "base: {thresholds.walking_min_week: 60}"), study)
+    with pytest.raises(WijkeffectError, match="sweep"):
+        validate(with_sweep(config, "base: {study.controls: all}"), "config.schema.yaml", "cfg")
+    # an axis over a key the base sets takes the base's value as its baseline
+    cfg_b = with_sweep(config, "axes: {reps: {target: inference.bootstrap_reps, values: [0, 999]}}\n"
+                               "base: {inference.bootstrap_reps: 0}")
+    assert ids(sweep.expand(cfg_b, study)) == ["default", "reps-999"]

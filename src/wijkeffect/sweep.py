@@ -25,6 +25,7 @@ Example (config.yaml; 5 x 3 x 2 x 3 x 2 = 180 specs less the exclusions):
           values: {all: {}, twfe_only: {models: [twfe]}}
       exclude:
         - {start: [-1, 1], controls: [all, nn1, nn2, nn5]}
+      base: {inference.bootstrap_reps: 0}   # estimate options every spec shares (not in ids)
       design: grid                     # or one_at_a_time
       cities: [GM0363, GM0599]         # default: the run's cities; not part of spec ids
       max_specs: 200
@@ -254,7 +255,24 @@ def _baseline(name: str, values: dict[str, dict], config: dict, study: dict | No
 def axes(config: dict, study: dict | None = None) -> list[Axis]:
     """The sweep's axes in the order written (none without a `sweep:` section)."""
     sw = config.get("sweep") or {}
-    return [_axis(n, raw, config, study) for n, raw in (sw.get("axes") or {}).items()]
+    based = with_base(config)
+    return [_axis(n, raw, based, study) for n, raw in (sw.get("axes") or {}).items()]
+
+
+def with_base(config: dict) -> dict:
+    """The config with the sweep's `base:` overlay written in (estimate options shared by every spec of the
+    sweep, e.g. cheaper inference); upstream keys are refused so the `default` spec's cleaned waves and
+    panel stay those of the plain run."""
+    base = (config.get("sweep") or {}).get("base") or {}
+    if not isinstance(base, dict):
+        raise _err("base", base, "a mapping dotted.key: value")
+    cfg = copy.deepcopy(config)
+    for path, v in base.items():
+        if _stage_of(path) != "estimate":
+            keys = ", ".join(k for k, st in STAGE_OF_KEY.items() if st == "estimate")
+            raise _err(f"base/{path}", v, f"estimate-stage keys only ({keys}); put upstream choices on an axis")
+        _set(cfg, {}, path, v)
+    return cfg
 
 
 def spec_id(values: dict[str, str], ax: list[Axis]) -> str:
@@ -388,7 +406,7 @@ def apply(spec: Spec, config: dict, study: dict, root: Path | None = None) -> tu
     Cities are left alone: `spec.cities` is the fan-out of estimate jobs, so adding a city changes no
     spec's config or study (and reruns nothing but the new city's jobs).
     """
-    cfg, st = copy.deepcopy(config), copy.deepcopy(study)
+    cfg, st = with_base(config), copy.deepcopy(study)
     cfg.pop("sweep", None)
     for path, v in spec.overlay.items():
         if path == "study.treated" and isinstance(v, dict) and SHIFT in v:
