@@ -216,6 +216,13 @@ axes:
     assert cfg["models"] == ["staggered"]
     assert cfg["model_options"]["staggered"]["base_period"] == "varying"
     assert cfg["model_options"]["staggered"]["control_group"] == "not_yet"
+    # a baseline over a key the config does not set is written into every spec (the label must be true)
+    cfg, _ = sweep.apply(specs["default"], cfg_sw, study)
+    assert cfg["model_options"]["staggered"]["base_period"] == "universal"
+    assert "trim" not in cfg["model_options"].get("twfe", {})  # an empty baseline writes nothing
+    # ... but upstream that would make the default spec differ from the plain run
+    with pytest.raises(WijkeffectError, match="axes/link"):
+        sweep.expand(with_sweep(config, "axes: {link: {target: study.link_key, values: [pc4, pc6]}}"), study)
 
 
 def test_schema_accepts_the_sweep_section_and_rejects_unknown_keys(base):

@@ -82,12 +82,13 @@ class Axis:
     values: dict[str, dict[str, Any]]
     baseline: str
     outcomes: tuple[str, ...] | None = None  # the only outcomes its values change (None: all)
+    applied: bool = False  # the baseline is not the configuration (an unset key): written into every spec
 
 
 @dataclass(frozen=True)
 class Spec:
     """One point of the grid: its stable id, the label chosen on every axis, and the overlay it applies
-    (only its non-baseline choices: the baseline is the configuration as written)."""
+    (its non-baseline choices, and baselines over keys the configuration does not set)."""
 
     id: str
     values: dict[str, str]
@@ -227,11 +228,19 @@ def _axis(name: str, raw: Any, config: dict, study: dict | None) -> Axis:
     outcomes = None
     if paths and all(p in AFFECTS for p in paths):
         outcomes = tuple(sorted({o for p in paths for o in AFFECTS[p]}))
-    return Axis(name, stage, values, _baseline(name, values, config, study, default), outcomes)
+    baseline, matched = _baseline(name, values, config, study, default)
+    applied = not matched and bool(values[baseline])
+    if applied and stage != "estimate":
+        raise _err(f"axes/{name}", list(values), f"the configured value among the values: a {stage}-stage axis "
+                                                 "over a key the config (or study) does not set would make the "
+                                                 "default spec differ from the plain run; set the key first")
+    return Axis(name, stage, values, baseline, outcomes, applied)
 
 
-def _baseline(name: str, values: dict[str, dict], config: dict, study: dict | None, default: str | None) -> str:
-    """The value that reproduces the configuration; an error if a configured value is not among them."""
+def _baseline(name: str, values: dict[str, dict], config: dict, study: dict | None, default: str | None
+              ) -> tuple[str, bool]:
+    """(label, whether it is the configuration): the value that reproduces the configuration, else `default`
+    or the first when the key is not set; an error if a configured value is not among them."""
     known_any = False
     for label, ov in values.items():
         ok = True
@@ -240,7 +249,7 @@ def _baseline(name: str, values: dict[str, dict], config: dict, study: dict | No
             known_any |= known
             ok &= known and cur == v
         if ok:
-            return label
+            return label, True
     if known_any:
         cur = {p: _get(config, study, p)[1] for ov in values.values() for p in ov}
         raise _err(f"axes/{name}", list(values), f"one value equal to the configured one {cur} (the baseline "
@@ -248,8 +257,8 @@ def _baseline(name: str, values: dict[str, dict], config: dict, study: dict | No
     if default is not None:
         if default not in values:
             raise _err(f"axes/{name}/default", default, f"one of {list(values)}")
-        return default
-    return next(iter(values))
+        return default, False
+    return next(iter(values)), False
 
 
 def axes(config: dict, study: dict | None = None) -> list[Axis]:
@@ -329,7 +338,8 @@ def expand(config: dict, study: dict | None = None) -> list[Spec]:
         sid = spec_id(values, ax)
         if sid in specs:
             continue
-        overlay = {p: v for a in ax if values[a.name] != a.baseline for p, v in a.values[values[a.name]].items()}
+        overlay = {p: v for a in ax if values[a.name] != a.baseline or a.applied
+                   for p, v in a.values[values[a.name]].items()}
         keys = {s: _key(values, ax, s) for s in STAGES}
         only = [set(a.outcomes) for a in ax if a.outcomes is not None and values[a.name] != a.baseline]
         outcomes = tuple(sorted(set.intersection(*only))) if only else None
