@@ -316,3 +316,12 @@ def test_one_permutation_shared_by_every_spec_and_the_treated_table(demo_cells):
     assert set(pt["wijk_code"]) == tc and sorted(pt["start"]) == sorted(treated["start"])
     with pytest.raises(WijkeffectError, match="not in the data"):
         speccurve.permute_cells(cells[cells["wijk_code"] != cells["wijk_code"].iloc[0]], mapping=mapping)
+
+
+def test_null_draws_in_chunks_give_the_same_test():
+    p = _panel(np.random.default_rng(6), 0.2)
+    curve = speccurve.curve_table(_estimates(p, p["d"]))
+    f = lambda rng: _estimates(p, _permuted(p, rng))  # noqa: E731
+    whole, _ = speccurve.inferential_test(curve, f, 10, seed=9)
+    parts = pd.concat([speccurve.null_draws(curve, f, range(0, 4), 9), speccurve.null_draws(curve, f, range(4, 10), 9)])
+    pd.testing.assert_frame_equal(speccurve.pvalues_from_draws(curve, parts, 9), whole)

@@ -124,33 +124,49 @@ def permutation_pvalues(observed: np.ndarray, null: np.ndarray) -> np.ndarray:
     return (1 + exceed.sum(0)) / (1 + len(null)) if len(null) else np.full(3, np.nan)
 
 
+def null_draws(curve: pd.DataFrame, reestimate: Callable[[np.random.Generator], pd.DataFrame],
+               draws: range | list[int], seed: int, alpha: float = 0.05,
+               pick: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
+    """The joint statistics of each curve in null draws `draws` (city, outcome, draw, statistics).
+
+    Draw r uses numpy Generator([seed, r]), so a range of draws can run as its own job and the parts be
+    concatenated. Only the specs and models the observed curve shows count (the same set in every draw);
+    a curve missing from a draw (its fits failed) has NaN statistics there.
+    """
+    keys = list(curve_stats(curve).index)
+    shown = curve[[*KEYS, "spec", "model"]].drop_duplicates()
+    rows = []
+    for r in draws:
+        h = headline_rows(reestimate(np.random.default_rng([seed, r])), pick).merge(shown, on=list(shown.columns))
+        got = {key: statistics(g["estimate"], g["p_value"], alpha) for key, g in h.groupby(KEYS, sort=False)}
+        rows += [(k[0], k[1], r, *got.get(k, np.full(3, np.nan))) for k in keys]
+    return pd.DataFrame(rows, columns=[*KEYS, "draw", *STATISTICS])
+
+
+def pvalues_from_draws(curve: pd.DataFrame, draws: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The curve's statistics with permutation p-values against null draws (from one or more `null_draws`)."""
+    out = curve_stats(curve)
+    pv = []
+    for key in out.index:
+        d = draws[(draws["city"] == key[0]) & (draws["outcome"] == key[1])]
+        pv.append(permutation_pvalues(out.loc[key, list(STATISTICS)].to_numpy(float),
+                                      d[list(STATISTICS)].to_numpy(float)))
+    pv = np.array(pv).reshape(-1, 3)
+    out["p_median"], out["p_share_sig"], out["p_mean_z"] = pv[:, 0], pv[:, 1], pv[:, 2]
+    out["reps"], out["seed"] = draws["draw"].nunique(), seed
+    return out
+
+
 def inferential_test(curve: pd.DataFrame, reestimate: Callable[[np.random.Generator], pd.DataFrame], reps: int,
                      seed: int, alpha: float = 0.05, pick: dict[str, tuple[str, str]] | None = None
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, null draws): the curve's statistics against `reps` re-estimations under the null.
 
     reestimate(rng) returns the tidy rows of every spec (all cities and outcomes) on data with treatment
-    permuted among wijken; draw r uses numpy Generator([seed, r]), so draws do not depend on each other.
-    Only the specs and models the observed curve shows count (the same set in every draw). A curve missing
-    from a draw (its fits failed) leaves that draw out of the curve's p-values.
+    permuted among wijken (see `permuted_reestimate`); draws whose fits failed are left out of p-values.
     """
-    obs = curve_stats(curve)
-    keys = list(obs.index)
-    shown = curve[[*KEYS, "spec", "model"]].drop_duplicates()
-    null = np.full((reps, len(keys), 3), np.nan)
-    for r in range(reps):
-        h = headline_rows(reestimate(np.random.default_rng([seed, r])), pick).merge(shown, on=list(shown.columns))
-        for (key, g) in h.groupby(KEYS, sort=False):
-            if key in obs.index:
-                null[r, keys.index(key)] = statistics(g["estimate"], g["p_value"], alpha)
-    out = obs.copy()
-    pv = np.array([permutation_pvalues(obs.loc[k, list(STATISTICS)].to_numpy(float), null[:, i])
-                   for i, k in enumerate(keys)]).reshape(-1, 3)
-    out["p_median"], out["p_share_sig"], out["p_mean_z"] = pv[:, 0], pv[:, 1], pv[:, 2]
-    out["reps"], out["seed"] = reps, seed
-    draws = pd.DataFrame([(k[0], k[1], r, *null[r, i]) for r in range(reps) for i, k in enumerate(keys)],
-                         columns=[*KEYS, "draw", *STATISTICS])
-    return out, draws
+    draws = null_draws(curve, reestimate, range(reps), seed, alpha, pick)
+    return pvalues_from_draws(curve, draws, seed), draws
 
 
 def summary_table(curve: pd.DataFrame, test: pd.DataFrame | None = None) -> pd.DataFrame:
