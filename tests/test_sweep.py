@@ -106,6 +106,7 @@ def test_exclusions_drop_exactly_the_matching_specs(base):
     ("axes: {colour: [red, blue]}", "axes/colour"),
     ("axes: {x: {target: nowhere.key, values: [1, 2]}}", "axes/x"),
     ("axes: {walk: [30, 60]}\nexclude: [{walk: [30, 60]}]", "exclude"),
+    ("axes: {walk: [30, 60]}\nexlude: [{walk: 60}]", "sweep/"),
 ])
 def test_bad_sweeps_name_the_key(base, text, where):
     config, study = base

@@ -314,6 +314,9 @@ def _choices(entry: Any, ax: dict[str, Axis], where: str) -> dict[str, list[str]
 def expand(config: dict, study: dict | None = None) -> list[Spec]:
     """Every spec of the sweep (the one spec `default` without a `sweep:` section), default first."""
     sw = config.get("sweep") or {}
+    unknown = sorted(set(sw) - {"axes", "exclude", "include", "design", "cities", "max_specs", "base"})
+    if unknown:
+        raise _err("(top level)", unknown, "keys axes, exclude, include, design, cities, max_specs, base")
     ax = axes(config, study)
     by_name = {a.name: a for a in ax}
     cities = tuple(sw.get("cities") or config.get("cities") or (study or {}).get("cities") or ())
