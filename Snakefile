@@ -37,6 +37,14 @@ else:
 
 
 include: "workflow/rules/estimate.smk"
+
+
+if config.get("sweep"):
+
+    include: "workflow/rules/sweep.smk"
+
+
+
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/summary.smk"
 

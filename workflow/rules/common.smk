@@ -126,6 +126,8 @@ STAGE_NOTEBOOKS = {
     "summary": [f"{RES}/notebooks/summary/summary.ipynb"],
     "figures": [f"{RES}/notebooks/figures/{c}.ipynb" for c in FIGURE_JOBS],
 }
+if config.get("sweep"):
+    STAGE_NOTEBOOKS["sweep"] = [f"{RES}/notebooks/sweep/sweep.ipynb"]
 STAGE_NOTEBOOKS = {k: v for k, v in STAGE_NOTEBOOKS.items() if v}  # a statline study has no clean stage
 STAGES = list(STAGE_NOTEBOOKS)
 
@@ -140,8 +142,11 @@ def stage_notebooks(wildcards):
 
 def all_results():
     """Everything the workflow publishes under results/<study> (the audit's input)."""
-    return [f"{RES}/estimates.csv", f"{RES}/figures/overview.png", f"{RES}/notebooks/index.html",
-            *[f"{RES}/figures/{c}/index.csv" for c in FIGURE_JOBS]]
+    out = [f"{RES}/estimates.csv", f"{RES}/figures/overview.png", f"{RES}/notebooks/index.html",
+           *[f"{RES}/figures/{c}/index.csv" for c in FIGURE_JOBS]]
+    if config.get("sweep"):
+        out.append(f"{RES}/sweep/estimates.csv")
+    return out
 
 
 def effect_report_outputs():
@@ -257,7 +262,7 @@ def summary_params(wildcards, input, output, threads):
 
 
 wildcard_constraints:
-    key="[A-Za-z0-9_-]+\.[0-9a-f]{12}",
+    key="[A-Za-z0-9_.-]+\.[0-9a-f]{12}",
 
 
 def write_stage_params(path, key):
