@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CORES  ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: demo test env bench clean demo-data review report system-deps open-data
+.PHONY: demo test env bench clean demo-data review report system-deps open-data bench-national sweep
 
 env: $(STAMP)
 
@@ -53,6 +53,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_clean.py
 	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_recovery.py
+	$(BIN)/python bench/bench_power.py
+	$(BIN)/python bench/bench_referee.py
+
+# The whole workflow on the national-size synthetic monitor (generated once into data/national, git-ignored).
+bench-national: $(STAMP)
+	$(BIN)/python bench/bench_national.py
+
+# The demo sweep: 12 specifications and their specification curves.
+sweep: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --configfile config/sweep.yaml $(SNAKEMAKE_ARGS)
 
 demo-data: $(STAMP)
 	$(BIN)/python -m wijkeffect.demo

@@ -68,7 +68,8 @@ def test_init_writes_config_study_and_a_draft_per_wave(demo_init):
     validate(cfg, "config.schema.yaml", target / "config.yaml")
     schema = yaml.safe_load((Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml").read_text())
     optional = {k for k, v in schema["properties"].items() if "default" not in v and k not in schema["required"]}
-    assert set(cfg) == set(schema["properties"]) - optional  # every key with a default is written out
+    # every key with a default is written out, and the waves found (required for a survey study)
+    assert set(cfg) - {"sweep"} == (set(schema["properties"]) - optional) | {"waves"}
     assert "truth" not in cfg  # nothing of the demo: no TRUTH.yaml
     assert [w["wave"] for w in cfg["waves"]] == list(DEMO_WAVES)
     assert cfg["thresholds"] == {"k10_high": 30, "mhi5_low": 60, "walking_min_week": 30}

@@ -474,6 +474,8 @@ def write_study(study: dict, path: str | Path) -> Path:
 
 
 def with_choices(est: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """Tidy rows with the choices that define their spec (one column per axis) joined on `spec`."""
+    """Tidy rows with the choices that define their spec joined on `spec`: one column per axis, named
+    `spec_<axis>` where the axis name is also a tidy column (e.g. the `covariates` axis)."""
     cols = axis_columns(table)
-    return est.merge(table[["spec", *cols]], on="spec", how="left", validate="many_to_one")
+    names = {c: (f"spec_{c}" if c in est.columns else c) for c in cols}
+    return est.merge(table[["spec", *cols]].rename(columns=names), on="spec", how="left", validate="many_to_one")

@@ -1,0 +1,76 @@
+"""The whole workflow on the national-size synthetic monitor (issue 10): wall time, peak memory, jobs run,
+and the fixed cost per job (interpreter, imports, kernel) as a share of the run.
+
+Generates the data once (`python -m wijkeffect.demo --scale national --out DIR`: 2.2 M respondents,
+4 waves, 100 gemeenten x 30 wijken, geometry, study and config), then runs Snakemake on that config in a
+throwaway copy of the project with `batch_cities` cities per notebook. Prints the figures.
+Usage: `.venv/bin/python bench/bench_national.py [--data DIR] [--batch 10] [--cores all]`
+(`make bench-national`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_pipeline import PARTS, ROOT, run  # noqa: E402
+
+
+def empty_notebook_seconds(work: Path) -> float:
+    """Wall time of one trivial notebook through the workflow's runner: the fixed cost of a notebook job."""
+    nb = work / "empty.ipynb"
+    nb.write_text('{"cells": [{"cell_type": "code", "execution_count": null, "id": "c0", "metadata": '
+                  '{"tags": ["parameters"]}, "outputs": [], "source": ["x = 1"]}], "metadata": {"kernelspec": '
+                  '{"display_name": "Python 3", "language": "python", "name": "python3"}}, "nbformat": 4, '
+                  '"nbformat_minor": 5}')
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "wijkeffect.notebook", str(nb), str(work / "empty.out.ipynb")], cwd=work,
+                   check=True, env={**os.environ, "WIJKEFFECT_ROOT": str(work)}, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT / "data" / "national")
+    ap.add_argument("--batch", type=int, default=10)
+    ap.add_argument("--cores", default="all")
+    args = ap.parse_args()
+    data = args.data.resolve()
+    if not (data / "config.yaml").exists():
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "wijkeffect.demo", "--scale", "national", "--out", str(data)],
+                       check=True, capture_output=True)
+        print(f"generated the national monitor in {time.perf_counter() - t0:.0f} s ({data})")
+    with tempfile.TemporaryDirectory(prefix="wijkeffect-national-") as tmp:
+        work = Path(tmp)
+        for part in PARTS:
+            src = ROOT / part
+            (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / part)
+        cfg = yaml.safe_load((data / "config.yaml").read_text())
+        cfg["batch_cities"] = args.batch
+        (work / "national.yaml").write_text(yaml.safe_dump(cfg))
+        fixed = empty_notebook_seconds(work)
+        wall, peak, out = run(work, args.cores, ["--configfile", "national.yaml"])
+        notebooks = list((work / "results").rglob("*.ipynb"))
+        jobs = sum(1 for line in out.splitlines() if line.strip().startswith(("rule ", "localrule ")))
+        load = os.getloadavg()[0]
+        print(f"machine: {os.cpu_count()} cores, load {load:.1f}; batch_cities={args.batch}")
+        print(f"national end to end:   {wall:7.1f} s wall   (target <= 300 s)")
+        print(f"peak memory, tree:     {peak / 2**30:7.2f} GiB  (target <= 3 GiB)")
+        print(f"notebook jobs:         {len(notebooks):7d}    (jobs run: {jobs or 'see log'})")
+        print(f"fixed cost per notebook: {fixed:5.1f} s -> {len(notebooks) * fixed:.0f} s of CPU, "
+              f"{len(notebooks) * fixed / (wall * min(os.cpu_count() or 1, 2)):.0%} of the run's core-seconds "
+              "(target <= 10%)")
+
+
+if __name__ == "__main__":
+    main()
