@@ -81,6 +81,8 @@ def _slurm_jobs(cluster) -> list[tuple[str, str]]:
 
 
 def test_demo_on_slurm_matches_local_run(root, cluster, tmp_path):
+    (tmp_path / "local").mkdir()
+    (tmp_path / "slurm").mkdir()
     local = copy_project(root, tmp_path / "local")
     res, t_local = _snakemake(local, os.environ.copy(), "--cores", str(cluster.cpus))
     assert res.returncode == 0, res.stderr[-3000:]
