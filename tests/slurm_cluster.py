@@ -121,7 +121,7 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 ReturnToService=2
-MinJobAge=600
+MinJobAge=3600
 SchedulerParameters=sched_interval=1
 SlurmctldTimeout=30
 SlurmdTimeout=30

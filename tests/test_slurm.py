@@ -90,10 +90,12 @@ def test_demo_on_slurm_matches_local_run(root, cluster, tmp_path):
     on_slurm = copy_project(root, tmp_path / "slurm")
     prof_file = on_slurm / PROFILE / "config.yaml"
     profile, clamped = _fit_to_node(yaml.safe_load(prof_file.read_text()), cluster.cpus, cluster.mem_mb)
-    # no accounting database here: poll with squeue (slurmctld keeps ended jobs for MinJobAge = 600 s)
+    # no accounting database here: poll with squeue (slurmctld keeps ended jobs for MinJobAge = 3600 s)
     profile.update({"slurm-status-command": "squeue", "slurm-init-seconds-before-status-checks": 2, "retries": 0})
     prof_file.write_text(yaml.safe_dump(profile, sort_keys=False))
     res, t_slurm = _snakemake(on_slurm, cluster.env, "--workflow-profile", PROFILE)
+    (tmp_path / "timings.txt").write_text(f"local {t_local:.1f} s\nslurm {t_slurm:.1f} s\n")
+    (tmp_path / "slurm_run.log").write_text(res.stderr)
     assert res.returncode == 0, f"{res.stderr[-4000:]}\n{cluster.logs()}"
 
     jobs = _slurm_jobs(cluster)
