@@ -187,7 +187,8 @@ PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSub
             pidfile.unlink(missing_ok=True)
 
 
-def version() -> str:
-    out = subprocess.run(["sbatch", "--version"], capture_output=True, text=True).stdout
+def version(env: dict[str, str] | None = None) -> str:
+    """The installed SLURM version (e.g. 22.05.8), as sbatch reports it."""
+    out = subprocess.run(["sbatch", "--version"], capture_output=True, text=True, env=env).stdout
     m = re.search(r"[\d.]+", out)
     return m.group(0) if m else out.strip()

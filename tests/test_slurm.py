@@ -24,6 +24,7 @@ from .test_workflow import copy_project
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm]
 PROFILE = "workflow/profiles/slurm"
 ESTIMATES = "results/demo/estimates.csv"
+SMALL_BATCH = 3
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +93,8 @@ def test_demo_on_slurm_matches_local_run(root, cluster, tmp_path):
     profile, clamped = _fit_to_node(yaml.safe_load(prof_file.read_text()), cluster.cpus, cluster.mem_mb)
     # no accounting database here: poll with squeue (slurmctld keeps ended jobs for MinJobAge = 3600 s)
     profile.update({"slurm-status-command": "squeue", "slurm-init-seconds-before-status-checks": 2, "retries": 0})
+    # a group's members run one after another: smaller batches let the node run `cpus` group jobs at once
+    profile["group-components"] = {g: min(n, SMALL_BATCH) for g, n in profile["group-components"].items()}
     prof_file.write_text(yaml.safe_dump(profile, sort_keys=False))
     res, t_slurm = _snakemake(on_slurm, cluster.env, "--workflow-profile", PROFILE)
     (tmp_path / "timings.txt").write_text(f"local {t_local:.1f} s\nslurm {t_slurm:.1f} s\n")
@@ -104,7 +107,7 @@ def test_demo_on_slurm_matches_local_run(root, cluster, tmp_path):
     assert len(jobs) < _rule_jobs(res.stderr), (f"{len(jobs)} SLURM jobs for {_rule_jobs(res.stderr)} rule jobs: "
                                                 "do the profile's `groups` still name the workflow's rules?")
     assert (on_slurm / ESTIMATES).read_bytes() == (local / ESTIMATES).read_bytes()
-    print(f"\nSLURM {slurm_cluster.version()} on {cluster.cpus} CPUs / {cluster.mem_mb} MB: local run "
+    print(f"\nSLURM {slurm_cluster.version(cluster.env)} on {cluster.cpus} CPUs / {cluster.mem_mb} MB: local run "
           f"{t_local:.0f} s, SLURM run {t_slurm:.0f} s ({len(jobs)} SLURM jobs for {_rule_jobs(res.stderr)} "
           f"rule jobs); requests fitted to the node: {clamped or 'none'}")
 
