@@ -36,10 +36,10 @@ def demo_results(tmp_path_factory) -> dict:
     rows = []
     for city in CITIES:
         for outcome in OUTCOMES:
-            rows.append(stages.estimate(
+            rows += list(stages.estimate(
                 "demo", city, outcome, str(cells_file), MODELS, 20260101, str(d / f"est_{city}_{outcome}.csv"),
                 str(resp_file), {"twfe_individual": {"covariates": ["age", "sex", "education"]}},
-                {"bootstrap_reps": 199, "randomization_reps": 99}))
+                {"bootstrap_reps": 199, "randomization_reps": 99}).values())
     est = stages.adjust_across_outcomes(pd.concat(rows, ignore_index=True))
     est.to_csv(d / "estimates.csv", index=False)
     return {"dir": d, "cells": cells, "respondents": resp, "balance": balance, "estimates": est,

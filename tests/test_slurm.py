@@ -81,14 +81,28 @@ def _slurm_jobs(cluster) -> list[tuple[str, str]]:
     return [tuple(line.split("|")[1:3]) for line in out.splitlines() if line.strip()]
 
 
+SMALL = "config/slurm_small.yaml"
+
+
+def _small_demo(work: Path) -> Path:
+    """The demo with 4 waves, 2 cities and 3 models: every rule of the workflow, in a few minutes on SLURM
+    (the plugin polls job states at growing intervals, so the run's length is mostly waiting)."""
+    cfg = yaml.safe_load((work / "config/config.yaml").read_text())
+    cfg["waves"] = [w for w in cfg["waves"] if w["wave"] in (2006, 2007, 2009, 2011)]
+    cfg.update(cities=["GM9901", "GM9902"], models=["twfe", "event_study", "staggered"], model_options={},
+               inference={"bootstrap_reps": 999, "randomization_reps": 99}, figure_formats=["png"])
+    (work / SMALL).write_text(yaml.safe_dump(cfg))
+    return work
+
+
 def test_demo_on_slurm_matches_local_run(root, cluster, tmp_path):
     (tmp_path / "local").mkdir()
     (tmp_path / "slurm").mkdir()
-    local = copy_project(root, tmp_path / "local")
-    res, t_local = _snakemake(local, os.environ.copy(), "--cores", str(cluster.cpus))
+    local = _small_demo(copy_project(root, tmp_path / "local"))
+    res, t_local = _snakemake(local, os.environ.copy(), "--cores", str(cluster.cpus), "--configfile", SMALL)
     assert res.returncode == 0, res.stderr[-3000:]
 
-    on_slurm = copy_project(root, tmp_path / "slurm")
+    on_slurm = _small_demo(copy_project(root, tmp_path / "slurm"))
     prof_file = on_slurm / PROFILE / "config.yaml"
     profile, clamped = _fit_to_node(yaml.safe_load(prof_file.read_text()), cluster.cpus, cluster.mem_mb)
     # no accounting database here: poll with squeue (slurmctld keeps ended jobs for MinJobAge = 3600 s)
@@ -96,7 +110,7 @@ def test_demo_on_slurm_matches_local_run(root, cluster, tmp_path):
     # a group's members run one after another: smaller batches let the node run `cpus` group jobs at once
     profile["group-components"] = {g: min(n, SMALL_BATCH) for g, n in profile["group-components"].items()}
     prof_file.write_text(yaml.safe_dump(profile, sort_keys=False))
-    res, t_slurm = _snakemake(on_slurm, cluster.env, "--workflow-profile", PROFILE)
+    res, t_slurm = _snakemake(on_slurm, cluster.env, "--workflow-profile", PROFILE, "--configfile", SMALL)
     (tmp_path / "timings.txt").write_text(f"local {t_local:.1f} s\nslurm {t_slurm:.1f} s\n")
     (tmp_path / "slurm_run.log").write_text(res.stderr)
     assert res.returncode == 0, f"{res.stderr[-4000:]}\n{cluster.logs()}"

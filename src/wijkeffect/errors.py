@@ -25,6 +25,10 @@ class WijkeffectError(ValueError):
         super().__init__(_relative_paths(str(message)))
 
 
+class TooFewClusters(WijkeffectError):
+    """A model refuses: fewer than 2 treated or 2 control clusters (no cluster-robust inference exists)."""
+
+
 def examples(values: Iterable[object], k: int = 5) -> str:
     """Up to k distinct example values, as a readable list."""
     seen: list[object] = []

@@ -129,6 +129,7 @@ def estimate_outcome(study: str, city: str, outcome: str, cells: pd.DataFrame, r
                      models: list[str], seed: int, options: dict, inference: dict,
                      spec: str = "default") -> pd.DataFrame:
     """Tidy rows of every configured model for one city x outcome (none while no post-start wave exists)."""
+    from wijkeffect.errors import TooFewClusters
     from wijkeffect.models import MODELS, get_model
     from wijkeffect.models.tidy import Context, tidy_frame
 
@@ -138,15 +139,28 @@ def estimate_outcome(study: str, city: str, outcome: str, cells: pd.DataFrame, r
         return tidy_frame(rows)
     for m in models:
         kind, opts = MODELS[m][1], dict(options.get(m, {}))
-        if kind == "cells":
-            rows += get_model(m)(cells, ctx, **opts)
-        elif kind == "respondents":
-            rows += get_model(m)(resp, ctx, **opts)
-        else:
-            rows += get_model(m)(cells, ctx, resp=resp, **opts)
+        try:
+            if kind == "cells":
+                fitted = get_model(m)(cells, ctx, **opts)
+            elif kind == "respondents":
+                fitted = get_model(m)(resp, ctx, **opts)
+            else:
+                fitted = get_model(m)(cells, ctx, resp=resp, **opts)
+        except TooFewClusters as exc:  # the model refuses; the refusal is a row, so nothing goes missing
+            rows.append(refusal_row(ctx, m, str(exc)))
+            continue
+        rows += fitted
         if m == "twfe":
             rows += _resampling_rows(cells, ctx, rows[-1], inference)
     return tidy_frame(rows)
+
+
+def refusal_row(ctx: Any, model: str, reason: str) -> dict[str, Any]:
+    """A tidy row saying a model refused (term `refused`, no numbers, the reason as its inference)."""
+    return dict(study=ctx.study, city=ctx.city, outcome=ctx.outcome, model=model, term="refused",
+                estimate=np.nan, std_error=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan, n_obs=0,
+                n_wijken=0, n_clusters=0, inference=f"refused: {reason}", weights="", covariates="",
+                seed=int(ctx.seed), spec=ctx.spec, p_holm=np.nan, p_bh=np.nan)
 
 
 def _resampling_rows(cells: pd.DataFrame, ctx: Any, twfe_row: dict, inference: dict) -> list[dict]:

@@ -27,16 +27,16 @@ def value_text(axis: str, value: str, language: str = "en") -> str:
     """A readable label for an axis value (labels.py keys v_<axis>_<value> or v_<value>, else the value)."""
     m = _MATCH.match(value)
     if axis == "controls" and m:
-        text = label(f"v_{m.group(1)}", language, k=m.group(2))
+        text = label(f"sv_{m.group(1)}", language, k=m.group(2))
         return text + (f" ({label('v_all', language)})" if m.group(3) else "")
     if axis == "model":
         text = label(f"f_{value}", language)
         return text if text != f"f_{value}" else label(value, language)
     if axis == "start" and re.fullmatch(r"m?\d+", value):
         if value == "0":
-            return label("v_start_0", language)
+            return label("sv_start_0", language)
         return "\u2212" + value[1:] if value[0] == "m" else f"+{value}"
-    for key in (f"v_{axis}_{value}", f"v_{value}"):
+    for key in (f"sv_{axis}_{value}", f"sv_{value}"):
         text = label(key, language)
         if text != key:
             return text

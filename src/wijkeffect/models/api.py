@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import fdtrc, stdtr, stdtrit
 
-from wijkeffect.errors import WijkeffectError
+from wijkeffect.errors import TooFewClusters, WijkeffectError
 from wijkeffect.models.design import covariate_matrix
 from wijkeffect.models.fe import check_ssc, codes, wls_absorb
 from wijkeffect.models.inference import few_clusters
@@ -120,7 +120,7 @@ def _n_units(unit: np.ndarray, keep: np.ndarray | None) -> int:
 def check_clusters(n_treated: int, n_control: int, clustervar: str, where: str) -> None:
     """Refuse cluster-robust inference that cannot exist: fewer than 2 treated or 2 control clusters."""
     if n_treated < 2 or n_control < 2:
-        raise WijkeffectError(f"{where + ': ' if where else ''}{n_treated} treated and {n_control} control clusters "
+        raise TooFewClusters(f"{where + ': ' if where else ''}{n_treated} treated and {n_control} control clusters "
                               f"({clustervar}); expected at least 2 of each for cluster-robust inference (with so few, "
                               "report a design-based comparison instead, or cluster at a level with more units)")
 
