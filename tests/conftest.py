@@ -42,3 +42,18 @@ def demo_panel(demo_cleaned):
     study = load_study(ROOT / "config/studies/demo.yaml")
     resp, acc, _ = build_respondents([df for df, _ in demo_cleaned], study)
     return resp, acc, build_cells(resp, study.outcomes)
+
+
+@pytest.fixture(scope="session")
+def demo_run(root, tmp_path_factory):
+    """The whole workflow on the demo, once per session, in a throwaway copy (tests/test_workflow.py)."""
+    import json
+
+    from .test_workflow import _digests, copy_project, snakemake
+
+    work = copy_project(root, tmp_path_factory.mktemp("demo_run"))
+    res = snakemake(work)
+    assert res.returncode == 0, res.stderr[-4000:]
+    # digests now, before other tests (nbval re-running templates with defaults) touch the copy
+    (work / "first_run_digests.json").write_text(json.dumps(_digests(work)))
+    return work

@@ -38,16 +38,6 @@ def error_cells(nb_path: Path) -> list[str]:
     return [o.get("ename", "") for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
-@pytest.fixture(scope="module")
-def demo_run(root, tmp_path_factory):
-    work = copy_project(root, tmp_path_factory.mktemp("demo_run"))
-    res = snakemake(work)
-    assert res.returncode == 0, res.stderr[-4000:]
-    # digests now, before other tests (nbval re-running templates with defaults) touch the copy
-    (work / "first_run_digests.json").write_text(json.dumps(_digests(work)))
-    return work
-
-
 def test_estimates_follow_the_contract(demo_run):
     est = pd.read_csv(demo_run / "results/demo/estimates.csv")
     assert list(est.columns) == RESULT_COLUMNS
@@ -121,6 +111,23 @@ def test_audit_report_and_html_copies(demo_run):
     text = (demo_run / "results/demo/report.html").read_text()
     for city in ("GM9901", "GM9902", "GM9903", "ALL"):
         assert city in text
+
+
+def test_the_demo_report_opens_on_the_verdicts_in_a_browser(demo_run):
+    """Issue 13: the report's first page answers the question, checked in headless Chromium: it renders,
+    its links resolve, every figure it names exists; sensitivity and power are in it (issue 11)."""
+    from .browser import check_report, require_chromium
+
+    require_chromium()
+    report = demo_run / "results/demo/report.html"
+    if not report.exists():
+        assert snakemake(demo_run, "--report", "results/demo/report.html").returncode == 0
+    dom, problems = check_report(report, demo_run)
+    assert problems == [], problems[:10]
+    first = dom[: max(dom.find("About this workflow"), 0) or len(dom)]
+    assert "Current smoking" in first and "estimators" in first.lower()
+    for name in ("mde_smoker.png", "sensitivity_smoker.png", "forest_smoker.png"):
+        assert name in dom
 
 
 def test_rerun_with_nothing_changed_does_nothing(demo_run):

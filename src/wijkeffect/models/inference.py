@@ -84,12 +84,40 @@ def _boot_p(p: Partialled, v: np.ndarray, beta0: float, chunk: int = 2000) -> fl
     return exceed / v.shape[0]
 
 
+class _BootSums:
+    """The bootstrap test at any beta0 from seven products of the draws, computed once.
+
+    The restricted scores are linear in beta0: a_g(beta0) = A_g - beta0 c_g. So beta* - beta0 and the
+    bootstrap standard error of every draw follow from v @ A, v @ c, v @ (A c), v @ c^2 and v^2 @ (A^2,
+    A c, c^2), and each step of the CI's bisection costs O(reps) instead of O(reps x G).
+    """
+
+    def __init__(self, p: Partialled, v: np.ndarray):
+        a, c = p.sums(0.0)
+        v2 = v * v
+        self.p, self.c2 = p, float((c * c).sum())
+        self.vA, self.vc, self.vAc, self.vcc = v @ a, v @ c, v @ (a * c), v @ (c * c)
+        self.v2AA, self.v2Ac, self.v2cc = v2 @ (a * a), v2 @ (a * c), v2 @ (c * c)
+        self.sxx = float(c.sum())
+
+    def pvalue(self, beta0: float) -> float:
+        g = self.p.n_clusters
+        t0 = abs(self.p.t_stat(beta0))
+        d = (self.vA - beta0 * self.vc) / self.sxx  # beta* - beta0 per draw
+        sva2 = self.v2AA - 2 * beta0 * self.v2Ac + beta0 * beta0 * self.v2cc  # sum_g v^2 a^2
+        svac = self.vAc - beta0 * self.vcc  # sum_g v a c
+        ss = np.maximum(sva2 - 2 * d * svac + d * d * self.c2, 0.0)  # sum_g (v a - d c)^2
+        se = np.sqrt(g / (g - 1) * ss) / self.sxx
+        return float((np.abs(d / se) >= t0 - 1e-12).mean())
+
+
 def wild_cluster_bootstrap(p: Partialled, reps: int = 9999, kind: str = "rademacher", seed: int = 0,
                            level: float = 0.95) -> tuple[float, float, float]:
     """(p-value of beta = 0, CI low, CI high); the CI inverts the bootstrap test by bisection."""
     rng = np.random.default_rng(seed)
     v = draw_weights(rng, reps, p.n_clusters, kind)
-    pval = _boot_p(p, v, 0.0)
+    sums = _BootSums(p, v)
+    pval = sums.pvalue(0.0)
     b = p.beta()
     a, c = p.sums(b)
     se = np.sqrt(p.n_clusters / (p.n_clusters - 1) * (a**2).sum()) / c.sum()
@@ -97,11 +125,11 @@ def wild_cluster_bootstrap(p: Partialled, reps: int = 9999, kind: str = "rademac
 
     def bound(direction: int) -> float:
         inside, outside = b, b + direction * 2 * se
-        while _boot_p(p, v, outside) > alpha and abs(outside - b) < 50 * se:
+        while sums.pvalue(outside) > alpha and abs(outside - b) < 50 * se:
             outside = b + 2 * (outside - b)
         for _ in range(40):  # bisection to ~1e-12 of the bracket
             mid = (inside + outside) / 2
-            if _boot_p(p, v, mid) > alpha:
+            if sums.pvalue(mid) > alpha:
                 inside = mid
             else:
                 outside = mid
