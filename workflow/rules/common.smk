@@ -181,9 +181,11 @@ def regression_outputs():
 
 def referee_outputs():
     """Power (MDE table and figure per outcome) and, when configured, HonestDiD sensitivity figures per city."""
-    out = {"mde": [f"{RES}/power/mde_{o}.csv" for o in OUTCOMES]}
-    out["mde_figures"] = report([f"{RES}/power/mde_{o}.png" for o in OUTCOMES], caption="../report/power.rst",
-                                category="ALL", subcategory="Power")
+    out = {}
+    if not IS_STATLINE:  # the MDE needs respondent-level variance; published estimates have none
+        out["mde"] = [f"{RES}/power/mde_{o}.csv" for o in OUTCOMES]
+        out["mde_figures"] = report([f"{RES}/power/mde_{o}.png" for o in OUTCOMES], caption="../report/power.rst",
+                                    category="ALL", subcategory="Power")
     if "sensitivity" in config["models"]:
         for c in CITY_IDS:
             out[f"sensitivity_{c}"] = report([f"{RES}/figures/{c}/sensitivity_{o}.png" for o in OUTCOMES],
@@ -258,7 +260,7 @@ def summary_params(wildcards, input, output, threads):
                        language=config["language"], truth_file=config.get("truth", ""), cells_file=input.cells,
                        study_file=config["study"], min_cell_n=config["min_cell_n"],
                        figures_dir=f"{RES}/figures", workers=threads, formats=FORMATS, first_page=output.first_page,
-                       power_dir=f"{RES}/power")
+                       power_dir="" if IS_STATLINE else f"{RES}/power")
 
 
 wildcard_constraints:
