@@ -149,6 +149,10 @@ def estimate_outcome(study: str, city: str, outcome: str, cells: pd.DataFrame, r
         except TooFewClusters as exc:  # the model refuses; the refusal is a row, so nothing goes missing
             rows.append(refusal_row(ctx, m, str(exc)))
             continue
+        if kind != "respondents" and "weights" in cells and cells["weights"].nunique() == 1:
+            # published small-area estimates: the cells say how they are weighted (population or equal)
+            label = f"{cells['weights'].iloc[0]} (published small-area estimates, model-based)"
+            fitted = [dict(r, weights=label) for r in fitted]
         rows += fitted
         if m == "twfe":
             rows += _resampling_rows(cells, ctx, rows[-1], inference)

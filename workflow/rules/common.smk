@@ -25,7 +25,8 @@ PARAMS = f"{PROC}/params"
 PYTHON = sys.executable
 NOTEBOOK = f"{PYTHON} -m wijkeffect.notebook"
 FIRST_PAGE = f"{RES}/report/first_page.html"
-config["report_first_page"] = FIRST_PAGE  # the report's first page (workflow/report/workflow.rst) includes it
+# the report's first page (workflow/report/workflow.rst) includes it, once the summary has written it
+config["report_first_page"] = FIRST_PAGE if Path(FIRST_PAGE).exists() else "workflow/report/no_verdict.html"
 HAS_GEOMETRY = "geometry" in STUDY.spec
 # png is always written: the report and the notebooks show it
 FORMATS = list(dict.fromkeys([*config.get("figure_formats", ["pdf", "svg", "png"]), "png"]))
