@@ -22,11 +22,12 @@ TARGET = "results/demo/sweep/estimates.csv"
 def swept(root, tmp_path_factory):
     work = copy_project(root, tmp_path_factory.mktemp("sweep"))
     cfg = yaml.safe_load((work / "config/sweep.yaml").read_text())
-    # the sweep alone (its target), on 4 waves: the main run is tested elsewhere
+    # on 4 waves, with a light main run beside the sweep (the main run is tested elsewhere); the sweep's
+    # specs set their own models (sweep.base)
     cfg["waves"] = [w for w in cfg["waves"] if w["wave"] in (2006, 2007, 2009, 2011)]
-    cfg.update(figure_formats=["png"])
+    cfg.update(figure_formats=["png"], models=["twfe"], inference={"bootstrap_reps": 99, "randomization_reps": 0})
     (work / "config/sw.yaml").write_text(yaml.safe_dump(cfg))
-    res = snakemake(work, TARGET, "--configfile", "config/sw.yaml")
+    res = snakemake(work, "--configfile", "config/sw.yaml")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return work, cfg
 
@@ -62,6 +63,7 @@ def test_a_curve_per_outcome_with_its_table_byte_identical_on_rerun(swept):
     before = {o: _digest(f) for o, f in figs.items()}
     res = snakemake(work, TARGET, "--configfile", "config/sw.yaml", "-R", "sweep_summary", "--until", "sweep_summary")
     assert res.returncode == 0, res.stderr[-2000:]
+    assert snakemake(work, "--configfile", "config/sw.yaml").returncode == 0  # the audit and index after it
     assert {o: _digest(f) for o, f in figs.items()} == before
 
 
@@ -74,17 +76,23 @@ def test_the_report_shows_the_curves(swept):
 
 def test_adding_a_spec_or_a_city_runs_only_new_jobs(swept):
     work, cfg = swept
-    assert job_counts(snakemake(work, TARGET, "--configfile", "config/sw.yaml", "-n").stdout) == {}
+    assert job_counts(snakemake(work, "--configfile", "config/sw.yaml", "-n").stdout) == {}
     more = dict(cfg, sweep=dict(cfg["sweep"], axes=dict(cfg["sweep"]["axes"], walk=[30, 60, 150, 300])))
     (work / "config/more.yaml").write_text(yaml.safe_dump(more))
-    res = snakemake(work, TARGET, "--configfile", "config/more.yaml", "-n")
+    res = snakemake(work, "--configfile", "config/more.yaml", "-n")
     counts = job_counts(res.stdout + res.stderr)
-    # walk-300 x 2 control pools x covariates on/off = 4 new specs on 2 new panels; nothing else reruns
+    # walk-300 x 2 control pools x covariates on/off = 4 new specs on 2 new panels; nothing of the main run
     assert counts["sweep_estimate"] == 4 and counts["sweep_panel"] == 2, counts
     assert not {"clean_wave", "panel", "estimate", "figures", "summary"} & set(counts), counts
+    assert set(counts) - {"stage_params", "sweep_panel", "sweep_estimate", "sweep_summary", "audit",
+                          "notebooks_html", "notebooks_index", "all"} == set(), counts
+    # a new city: its estimates are the only new jobs (asked for by name: with the sweep table present,
+    # Snakemake 9.27 plans no job for the summary's new inputs; see the closing note of issue 10)
     city = dict(cfg, sweep=dict(cfg["sweep"], cities=["ALL", "GM9901"]))
     (work / "config/city.yaml").write_text(yaml.safe_dump(city))
-    res = snakemake(work, TARGET, "--configfile", "config/city.yaml", "-n")
+    new = [f"results/demo/sweep/{s}/estimates/GM9901.csv" for s in pd.read_csv(
+        work / "results/demo/sweep/specs.csv")["spec"]]
+    res = snakemake(work, *new, "--configfile", "config/city.yaml", "-n")
     counts = job_counts(res.stdout + res.stderr)
     assert counts["sweep_estimate"] == 12 and "sweep_panel" not in counts, counts
     assert not {"clean_wave", "panel", "estimate", "figures", "summary"} & set(counts), counts

@@ -36,6 +36,11 @@ def sweep_summary_params(wildcards, input, output):
                        specs=_sweep.specs_table(list(SWEEP_SPECS.values())).to_dict("list"))
 
 
+def sweep_summary_param_file(wildcards):
+    return param_file("sweep_summary", specs=_sweep.specs_table(list(SWEEP_SPECS.values())).to_dict("list"),
+                      cities=SWEEP_CITIES, language=config["language"], formats=FORMATS)
+
+
 def sweep_panel_dir(spec_id):
     """The panel a spec needs: the main one for the default choices, else its own under the sweep."""
     pkey = _sweep.panel_key(SWEEP_SPECS[spec_id])
@@ -75,6 +80,7 @@ def _register_sweep_params():
 
 
 _register_sweep_params()
+sweep_summary_param_file(None)
 
 
 rule sweep_panel:
@@ -112,8 +118,7 @@ rule sweep_summary:
     input:
         nb="notebooks/sweep.ipynb",
         estimates=sweep_estimates(),
-        params=param_file("sweep_summary", specs=_sweep.specs_table(list(SWEEP_SPECS.values())).to_dict("list"),
-                          language=config["language"], formats=FORMATS),
+        params=sweep_summary_param_file,
     output:
         estimates=f"{SWEEP}/estimates.csv",
         specs=f"{SWEEP}/specs.csv",
