@@ -63,3 +63,12 @@ def test_audit_fails_on_a_notebook_showing_respondent_rows(clean_results):
 def test_audit_of_a_missing_folder_is_an_error(tmp_path, capsys):
     assert main([str(tmp_path / "nope")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["input sha256,/home/anna/project/data/raw/w1.sav,abc\n",
+                                  "file,/tmp/pytest-123/results/x.csv\n", "C:\\Users\\anna\\monitor.sav\n"])
+def test_audit_fails_on_an_absolute_path(clean_results, text):
+    """Issue 8: results read the same on every machine; an absolute machine path anywhere fails, naming it."""
+    (clean_results / "provenance.csv").write_text(text)
+    found = audit(clean_results)
+    assert any("absolute path" in f.problem and "provenance.csv" in str(f.file) for f in found), found

@@ -191,3 +191,18 @@ def test_a_rerun_from_scratch_reproduces_every_figure_and_table(demo_run):
     assert after.keys() == before.keys()
     changed = [k for k in before if before[k] != after[k]]
     assert changed == [], changed[:10]
+
+
+def test_the_estimate_notebook_shows_what_a_reviewer_needs(demo_run):
+    """Issue 13: per city x outcome the data, raw trends, event study with the pre-trend test, balance, the
+    full estimates, the regression table and each model's assumption; no absolute path in any notebook."""
+    nb = json.loads((demo_run / "results/demo/notebooks/estimate/GM9901.ipynb").read_text())
+    text = json.dumps(nb["cells"])
+    for heading in ("Data: respondents and cells per wave and role", "Raw weighted trends",
+                    "Event study and the pre-trend test", "Regression table", "Balance of the control pool",
+                    "What each model assumes", "GM9901: walking"):
+        assert heading in text, heading
+    assert error_cells(demo_run / "results/demo/notebooks/estimate/GM9901.ipynb") == []
+    assert "image/png" in text  # the raw-trend and event-study figures are in the executed copy
+    for path in (demo_run / "results/demo/notebooks").rglob("*.ipynb"):
+        assert str(demo_run) not in path.read_text() and "/tmp/" not in path.read_text(), path
