@@ -509,7 +509,7 @@ def generate(spec: DemoSpec = DEMO, out: Path = DEMO_RAW) -> dict[str, Path]:
 def write_study(spec: DemoSpec, out: Path, files: dict[str, Path]) -> dict[str, Path]:
     """A study, codebooks and a standalone config for generated data (the national benchmark), so
     `snakemake --configfile OUT/config.yaml` runs it from the project root with nothing else to write."""
-    from wijkeffect.paths import CONFIG
+    from wijkeffect.paths import CONFIG, relative
 
     out = Path(out).resolve()
     lookup = pd.read_csv(files["lookup"], dtype=str, usecols=["gemeente_code"])
@@ -522,17 +522,19 @@ def write_study(spec: DemoSpec, out: Path, files: dict[str, Path]) -> dict[str, 
     for wave in spec.waves:
         cb = out / "codebooks" / f"{wave}.yaml"
         cb.parent.mkdir(parents=True, exist_ok=True)
-        cb.write_text(f"extends: {scheme}\nsource: {name}\nwave: {wave}\nfile: {files[f'wave_{wave}']}\n")
-        waves.append({"source": name, "wave": wave, "codebook": str(cb)})
+        # paths relative to the project root (extends: to the codebook), so results name no machine path
+        cb.write_text(f"extends: {os.path.relpath(scheme, cb.parent)}\nsource: {name}\nwave: {wave}\n"
+                      f"file: {relative(files[f'wave_{wave}'])}\n")
+        waves.append({"source": name, "wave": wave, "codebook": relative(cb)})
     study = {"name": name, "description": f"Synthetic monitor, {spec.n_cities} gemeenten (wijkeffect.demo)",
-             "indeling": 2020, "lookup": str(files["lookup"]), "treated": {"file": str(files["interventions"])},
+             "indeling": 2020, "lookup": relative(files["lookup"]), "treated": {"file": relative(files["interventions"])},
              "controls": "same_city", "cities": cities, "outcomes": list(OUTCOMES)}
     if "geometry" in files:
-        study.update(geometry=str(files["geometry"]), geometry_layer="wijken")
+        study.update(geometry=relative(files["geometry"]), geometry_layer="wijken")
     written["study"] = out / "study.yaml"
     written["study"].write_text(yaml.safe_dump(study, sort_keys=False))
-    config = {"study": str(written["study"]), "waves": waves, "figure_formats": ["png"],
-              "truth": str(files["truth"])}
+    config = {"study": relative(written["study"]), "waves": waves, "figure_formats": ["png"],
+              "truth": relative(files["truth"]), "batch_cities": 10}
     written["config"] = out / "config.yaml"
     written["config"].write_text("# Standalone config for the generated monitor (python -m wijkeffect.demo).\n"
                                  + yaml.safe_dump(config, sort_keys=False))
