@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_pipeline import PARTS, ROOT, run  # noqa: E402
+from bench_pipeline import ROOT, run  # noqa: E402
 
 
 def empty_notebook_seconds(work: Path) -> float:
