@@ -223,6 +223,13 @@ def label(key: str, language: str = "en", **fmt: object) -> str:
 
 # Regression tables, verdicts and reviewer sections (regtable.py, verdict.py, review.py). Kept in one block
 # so that additions by other modules merge without touching the figure labels above.
+def _add_labels(extra: dict[str, dict[str, str]]) -> None:
+    """Merge a block of labels (per language) into LABELS; keys already defined keep their text."""
+    for lang, labels in extra.items():
+        for k, v in labels.items():
+            LABELS[lang].setdefault(k, v)
+
+
 _TABLE_LABELS: dict[str, dict[str, str]] = {
     "en": {
         "term_effect": "Effect",
@@ -317,9 +324,7 @@ _TABLE_LABELS: dict[str, dict[str, str]] = {
         "note_event": "Event study: metingen sinds de start, referentie k = \u22121.",
     },
 }
-for _lang, _extra in _TABLE_LABELS.items():
-    for _k, _v in _extra.items():
-        LABELS[_lang].setdefault(_k, _v)
+_add_labels(_TABLE_LABELS)
 
 # Plain-language verdicts (verdict.py): one paragraph per outcome, numbers filled in from the tidy table.
 _VERDICT_LABELS: dict[str, dict[str, str]] = {
@@ -383,9 +388,7 @@ _VERDICT_LABELS: dict[str, dict[str, str]] = {
                          "getrokken worden en de onzekerheid wordt onderschat.",
     },
 }
-for _lang, _extra in _VERDICT_LABELS.items():
-    for _k, _v in _extra.items():
-        LABELS[_lang].setdefault(_k, _v)
+_add_labels(_VERDICT_LABELS)
 
 # What each model assumes, one sentence each (review.py: the estimate notebook's last section).
 _ASSUMPTION_LABELS: dict[str, dict[str, str]] = {
@@ -452,6 +455,4 @@ _ASSUMPTION_LABELS: dict[str, dict[str, str]] = {
         "balanced": "|SMD| < {t}",
     },
 }
-for _lang, _extra in _ASSUMPTION_LABELS.items():
-    for _k, _v in _extra.items():
-        LABELS[_lang].setdefault(_k, _v)
+_add_labels(_ASSUMPTION_LABELS)
