@@ -23,7 +23,6 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/params.smk"
 
 
 if IS_STATLINE:  # published small-area estimates: a wijk x year panel, no respondent waves

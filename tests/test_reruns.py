@@ -29,7 +29,7 @@ def job_counts(out: str) -> dict[str, int]:
 
 def science(counts: dict[str, int]) -> set[str]:
     """The rules that compute something (not the parameter files, HTML copies, index or `all`)."""
-    return set(counts) - {"stage_params", "notebooks_html", "notebooks_index", "all"}
+    return set(counts) - {"notebooks_html", "notebooks_index", "all"}
 
 
 @pytest.fixture(scope="module")

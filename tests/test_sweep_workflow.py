@@ -84,7 +84,7 @@ def test_adding_a_spec_or_a_city_runs_only_new_jobs(swept):
     # walk-300 x 2 control pools x covariates on/off = 4 new specs on 2 new panels; nothing of the main run
     assert counts["sweep_estimate"] == 4 and counts["sweep_panel"] == 2, counts
     assert not {"clean_wave", "panel", "estimate", "figures", "summary"} & set(counts), counts
-    assert set(counts) - {"stage_params", "sweep_panel", "sweep_estimate", "sweep_summary", "audit",
+    assert set(counts) - {"sweep_panel", "sweep_estimate", "sweep_summary", "audit",
                           "notebooks_html", "notebooks_index", "all"} == set(), counts
     # a new city: its estimates are the only new jobs (asked for by name: with the sweep table present,
     # Snakemake 9.27 plans no job for the summary's new inputs; see the closing note of issue 10)

@@ -5,13 +5,15 @@ when no `--configfile` is given, and every key a config omits takes the schema's
 
 Reruns follow the config: each stage's values go into a small JSON file under
 `data/processed/<study>/params/`, named by the stage and a hash of the values, that the stage's rule
-takes as an input. Changing a value names a new file, which a rule makes; so Snakemake reruns exactly
-the jobs whose values changed (and what depends on them), and a dry run changes nothing on disk.
+takes as an input. Changing a value names a new file, written when the workflow is parsed; so Snakemake
+reruns exactly the jobs whose values changed (and what depends on them). A dry run writes at most the
+parameter files of values not seen before and changes no output.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -91,5 +93,7 @@ def write_params(path: str | Path, values: dict[str, Any]) -> Path:
     text = canonical(values)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")  # whole files only: jobs on other nodes read it
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
     return path

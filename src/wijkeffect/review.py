@@ -105,10 +105,12 @@ def event_study(est: pd.DataFrame, city: str, outcome: str, language: str = "en"
     from IPython.display import Image
 
     from wijkeffect.figures.effects import event_plot
+    from wijkeffect.figures.style import use_formats
 
     with contextlib.ExitStack() as stack:
-        if out_stem is None:
+        if out_stem is None:  # only shown here: the PNG alone
             out_stem = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "event"
+            stack.enter_context(use_formats(["png"]))
         paths = event_plot(est, city, outcome, title or _city_name(city, language), out_stem, language)
         png = next(p for p in paths if p.suffix == ".png")
         return Image(data=png.read_bytes(), format="png", width=420)

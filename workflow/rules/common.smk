@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from wijkeffect.codebook import load_codebook
-from wijkeffect.config import params_key
+from wijkeffect.config import params_key, write_params
 from wijkeffect.errors import WijkeffectError
 from wijkeffect.paths import relative
 from wijkeffect.study import load_study, validate_tables
@@ -71,16 +71,18 @@ def params_json(**kw):
     return shlex.quote(json.dumps(kw))
 
 
-PARAM_VALUES = {}
-
-
 def param_file(name, **values):
-    """A stage's config values as an input file named by their hash (wijkeffect.config.params_key): a
-    config edit names a new file, made by rule stage_params, so exactly the dependent jobs rerun; a dry
-    run (-n) changes nothing on disk."""
+    """A stage's config values as an input file named by their hash (wijkeffect.config.params_key).
+
+    The file is written when the workflow names it (at parse time, before any job), and only when it is
+    missing or its content differs: a config edit names a new file, so exactly the dependent jobs rerun,
+    and no job is spent on staging values (a job per file cost a Snakemake subprocess, about 5 s each).
+    A dry run (-n) writes only the parameter files of values not seen before; no output changes.
+    """
     key = params_key(name, values)
-    PARAM_VALUES[key] = values
-    return f"{PARAMS}/{key}.json"
+    path = f"{PARAMS}/{key}.json"
+    write_params(path, values)
+    return path
 
 
 def codebook_chain(path):
@@ -264,21 +266,8 @@ def summary_params(wildcards, input, output, threads):
                        power_dir="" if IS_STATLINE else f"{RES}/power")
 
 
-wildcard_constraints:
-    key="[A-Za-z0-9_.-]+\.[0-9a-f]{12}",
-
-
-def write_stage_params(path, key):
-    from wijkeffect.config import write_params
-
-    if key not in PARAM_VALUES:
-        raise WijkeffectError(f"{path}: no stage takes these parameters (key {key}); expected a file named by "
-                              "a stage of this config")
-    write_params(path, PARAM_VALUES[key])
-
-
 def _register_stage_params():
-    """Name every stage's parameter file at parse time, so any process (a job, a cluster node) knows them."""
+    """Write every stage's parameter file at parse time (input functions name the same files again)."""
     from types import SimpleNamespace as W
 
     for w in config.get("waves", []) if not IS_STATLINE else []:
