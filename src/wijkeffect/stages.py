@@ -318,6 +318,28 @@ def effect_figures(est: pd.DataFrame, names: dict[str, str], out_dir: Path, lang
     return pd.DataFrame([r for rs in results for r in rs], columns=["kind", "city", "outcome", "file"])
 
 
+def estimate_figures(est: dict[tuple[str, str], pd.DataFrame], study_file: str, figures_dir: str,
+                     language: str = "en", formats: list[str] | None = None, out_index: str = "") -> pd.DataFrame:
+    """The estimate job's figures: per city and outcome the event-study, forest and (when configured)
+    sensitivity plots under figures_dir/<city>/, drawn where the rows are made (in parallel jobs, not at
+    the end of the run), with their index written to out_index."""
+    from wijkeffect.figures.style import use_formats
+    from wijkeffect.study import load_study
+
+    frames = [f for f in est.values() if not f.empty]
+    cols = ["kind", "city", "outcome", "file"]
+    if frames:
+        names = _city_names(load_study(study_file)) if study_file else {}
+        with use_formats(formats):
+            index = effect_figures(pd.concat(frames, ignore_index=True), names, resolve(figures_dir), language,
+                                   workers=1)
+    else:
+        index = pd.DataFrame(columns=cols)
+    if out_index:
+        index.to_csv(_out(out_index), index=False, lineterminator="\n")
+    return index
+
+
 def adjust_across_outcomes(est: pd.DataFrame) -> pd.DataFrame:
     """Fill p_holm and p_bh: Holm and Benjamini-Hochberg adjusted p-values across a study's outcomes.
 
@@ -341,10 +363,11 @@ def adjust_across_outcomes(est: pd.DataFrame) -> pd.DataFrame:
 def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: str = "en",
             truth_file: str = "", cells_file: str = "", study_file: str = "", min_cell_n: int = 10,
             figures_dir: str = "", workers: int = 1, formats: list[str] | None = None,
-            first_page: str = "", power_dir: str = "") -> pd.DataFrame:
+            first_page: str = "", power_dir: str = "", figure_indexes: list[str] | None = None) -> pd.DataFrame:
     """Collect every model's rows into estimates.csv; write the tables (estimates, and prevalence per wijk
-    and wave with small cells suppressed); draw the event-study and forest plots per city and outcome and
-    the overview across cities; compare with the truth when given (synthetic data)."""
+    and wave with small cells suppressed); draw the overview across cities, and the event-study and forest
+    plots per city and outcome unless the estimate jobs drew them (figure_indexes: their index files,
+    combined into figures/effects_index.csv); compare with the truth when given (synthetic data)."""
     from wijkeffect.models.tidy import RESULT_COLUMNS
     from wijkeffect.study import load_study
     from wijkeffect.tables import write_prevalence, write_tables
@@ -366,7 +389,7 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
         from wijkeffect.figures.style import use_formats
 
         with use_formats(formats):
-            _summary_figures(est, study_file, resolve(figures_dir), language, workers)
+            _summary_figures(est, study_file, resolve(figures_dir), language, workers, figure_indexes)
     if first_page:
         from wijkeffect.verdict import write_first_page
 
@@ -396,8 +419,10 @@ def power_outputs(cells: pd.DataFrame, out_dir: str, language: str = "en",
     return mde_table(cells)
 
 
-def _summary_figures(est: pd.DataFrame, study_file: str, out_dir: Path, language: str, workers: int) -> None:
-    """Event-study and forest plots per city and outcome, and the overview across cities."""
+def _summary_figures(est: pd.DataFrame, study_file: str, out_dir: Path, language: str, workers: int,
+                     figure_indexes: list[str] | None = None) -> None:
+    """The overview across cities; the event-study and forest plots per city and outcome unless the
+    estimate jobs drew them (then their indexes are combined)."""
     from wijkeffect.figures.effects import overview
     from wijkeffect.study import load_study
 
@@ -405,6 +430,9 @@ def _summary_figures(est: pd.DataFrame, study_file: str, out_dir: Path, language
     names = _city_names(study)
     cities = [c for c in study.cities if c in set(est["city"])]
     outcomes = [o for o in study.outcomes if o in set(est["outcome"])]
-    index = effect_figures(est, names, out_dir, language, workers)
+    if figure_indexes is None:
+        index = effect_figures(est, names, out_dir, language, workers)
+    else:
+        index = pd.concat([pd.read_csv(resolve(f), dtype=str) for f in figure_indexes], ignore_index=True)
     overview(est, cities, names, outcomes, out_dir / "overview", language)
     index.to_csv(_out(out_dir / "effects_index.csv"), index=False, lineterminator="\n")

@@ -152,14 +152,17 @@ def all_results():
     return out
 
 
-def effect_report_outputs():
-    """The summary's event-study and forest PNGs, one report category per city (ALL first)."""
-    out = {}
-    for c in CITY_IDS:
-        out[f"event_{c}"] = report([f"{RES}/figures/{c}/event_{o}.png" for o in OUTCOMES],
-                                   caption="../report/event.rst", category=c, subcategory="Event study")
-        out[f"forest_{c}"] = report([f"{RES}/figures/{c}/forest_{o}.png" for o in OUTCOMES],
-                                    caption="../report/forest.rst", category=c, subcategory="Estimators")
+def estimate_figure_outputs():
+    """The estimate job's event-study, forest (and sensitivity) figures: their index, and per outcome the
+    PNGs in the report under the city's category (in batches, listed in the batch's index only, as maps)."""
+    out = dict(figures_index=f"{RES}/figures/effects/{{city}}.csv")
+    if BATCH_SIZE <= 1:
+        kinds = [("event", "event", "Event study"), ("forest", "forest", "Estimators")]
+        if "sensitivity" in config["models"]:
+            kinds.append(("sensitivity", "sensitivity", "Sensitivity"))
+        for stem, caption, sub in kinds:
+            out[stem] = report([f"{RES}/figures/{{city}}/{stem}_{o}.png" for o in OUTCOMES],
+                               caption=f"../report/{caption}.rst", category="{city}", subcategory=sub)
     return out
 
 
@@ -183,17 +186,12 @@ def regression_outputs():
 
 
 def referee_outputs():
-    """Power (MDE table and figure per outcome) and, when configured, HonestDiD sensitivity figures per city."""
+    """Power: the MDE table and figure per outcome (sensitivity figures are the estimate jobs')."""
     out = {}
     if not IS_STATLINE:  # the MDE needs respondent-level variance; published estimates have none
         out["mde"] = [f"{RES}/power/mde_{o}.csv" for o in OUTCOMES]
         out["mde_figures"] = report([f"{RES}/power/mde_{o}.png" for o in OUTCOMES], caption="../report/power.rst",
                                     category="ALL", subcategory="Power")
-    if "sensitivity" in config["models"]:
-        for c in CITY_IDS:
-            out[f"sensitivity_{c}"] = report([f"{RES}/figures/{c}/sensitivity_{o}.png" for o in OUTCOMES],
-                                             caption="../report/sensitivity.rst", category=c,
-                                             subcategory="Sensitivity")
     return out
 
 
@@ -223,7 +221,7 @@ def estimate_param_file(wildcards):
     return param_file(f"estimate_{wildcards.city}", models=config["models"], model_options=config["model_options"],
                       inference=config["inference"], seed=config["seed"], outcomes=OUTCOMES,
                       cities=ESTIMATE_JOBS[wildcards.city], min_cell_n=config["min_cell_n"],
-                      language=config["language"])  # the notebook shows suppressed cells and labels
+                      language=config["language"], formats=FORMATS)  # shown: suppressed cells, labels, figures
 
 
 def estimate_params(wildcards, input, output):
@@ -232,7 +230,8 @@ def estimate_params(wildcards, input, output):
                        respondents_dir=input.get("respondents", ""), models=config["models"],
                        model_options=config["model_options"], inference=config["inference"], seed=config["seed"],
                        balance_file=f"{RES}/balance.csv", min_cell_n=config["min_cell_n"],
-                       language=config["language"], out_csv=output.csv)
+                       language=config["language"], out_csv=output.csv, study_file=config["study"],
+                       figures_dir=f"{RES}/figures", formats=FORMATS, out_figures_index=output.figures_index)
 
 
 def figures_param_file(wildcards):
@@ -253,6 +252,7 @@ def figures_params(wildcards, input, output):
 def summary_inputs():
     truth = [config["truth"]] if config.get("truth") else []
     return dict(nb="notebooks/summary.ipynb", estimates=estimate_outputs(), cells=f"{PROC}/wijk_period.parquet",
+                figure_indexes=[f"{RES}/figures/effects/{c}.csv" for c in ESTIMATE_JOBS],
                 truth=truth, params=param_file("summary", language=config["language"], truth=config.get("truth", ""),
                                                min_cell_n=config["min_cell_n"], formats=FORMATS, cities=CITIES,
                                                outcomes=OUTCOMES))
@@ -263,7 +263,7 @@ def summary_params(wildcards, input, output, threads):
                        language=config["language"], truth_file=config.get("truth", ""), cells_file=input.cells,
                        study_file=config["study"], min_cell_n=config["min_cell_n"],
                        figures_dir=f"{RES}/figures", workers=threads, formats=FORMATS, first_page=output.first_page,
-                       power_dir="" if IS_STATLINE else f"{RES}/power")
+                       power_dir="" if IS_STATLINE else f"{RES}/power", figure_indexes=list(input.figure_indexes))
 
 
 def _register_stage_params():

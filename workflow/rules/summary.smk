@@ -1,5 +1,5 @@
 rule summary:
-    """Collect all tidy rows into estimates.csv; tables; pooled effect figures and the overview."""
+    """Collect all tidy rows into estimates.csv; tables; the overview figure, the power stage, the first page."""
     input:
         **summary_inputs(),
     output:
@@ -13,7 +13,6 @@ rule summary:
         **referee_outputs(),
         **regression_outputs(),
         nb=f"{RES}/notebooks/summary/summary.ipynb",
-        **effect_report_outputs(),
     params:
         p=summary_params,
     threads: 2
