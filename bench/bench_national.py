@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -56,12 +58,17 @@ def main() -> None:
         fixed = empty_notebook_seconds(Path(tmp))
     wall, peak, out = run(ROOT, args.cores, ["--configfile", os.path.relpath(data / "config.yaml", ROOT),
                                              "--config", f"batch_cities={args.batch}"])
+    log = ROOT / "logs" / "national" / "bench_snakemake.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(out, encoding="utf-8")
+    jobs = Counter(re.findall(r"^Finished jobid: \d+ \(Rule: (\w+)\)", out, flags=re.M))
     notebooks = list((ROOT / "results" / "national").rglob("*.ipynb"))
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} cores, load {load:.1f}; batch_cities={args.batch}")
     print(f"national end to end:   {wall:7.1f} s wall   (target <= 300 s)")
     print(f"peak memory, tree:     {peak / 2**30:7.2f} GiB  (target <= 3 GiB)")
     print(f"notebook jobs:         {len(notebooks):7d}")
+    print("jobs run:              " + ", ".join(f"{r} {n}" for r, n in sorted(jobs.items())) + f" (log: {log})")
     print(f"fixed cost per notebook: {fixed:5.1f} s -> {len(notebooks) * fixed:.0f} s of CPU, "
           f"{len(notebooks) * fixed / (wall * min(os.cpu_count() or 1, 2)):.0%} of the run's core-seconds "
           "(target <= 10%)")
