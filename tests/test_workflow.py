@@ -204,6 +204,11 @@ def test_the_estimate_notebook_shows_what_a_reviewer_needs(demo_run):
                     "What each model assumes", "GM9901: walking"):
         assert heading in text, heading
     assert error_cells(demo_run / "results/demo/notebooks/estimate/GM9901.ipynb") == []
-    assert "image/png" in text  # the raw-trend and event-study figures are in the executed copy
+    # the raw-trend and event-study figures are images in the executed copy (a bare matplotlib Figure
+    # under the Agg backend would show as "<Figure size ...>" text): two per city x outcome section
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 2 * 3, len(images)
+    assert not any("<Figure size" in "".join(o.get("data", {}).get("text/plain", "")) for o in outputs)
     for path in (demo_run / "results/demo/notebooks").rglob("*.ipynb"):
         assert str(demo_run) not in path.read_text() and "/tmp/" not in path.read_text(), path

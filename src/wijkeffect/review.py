@@ -61,6 +61,11 @@ def raw_trend_frame(cells: pd.DataFrame, city: str, outcome: str, min_cell_n: in
 
 
 def raw_trends(cells: pd.DataFrame, city: str, outcome: str, min_cell_n: int = 10, language: str = "en"):
+    """The raw trends figure as the PNG image the notebook shows."""
+    return _png(raw_trends_figure(cells, city, outcome, min_cell_n, language))
+
+
+def raw_trends_figure(cells: pd.DataFrame, city: str, outcome: str, min_cell_n: int = 10, language: str = "en"):
     """Figure: raw weighted prevalence of treated against control wijken per wave, with the starts marked
     (before any model: what the estimators have to explain)."""
     import matplotlib.pyplot as plt
@@ -86,8 +91,20 @@ def raw_trends(cells: pd.DataFrame, city: str, outcome: str, min_cell_n: int = 1
         ax.set_title(label("raw_trends_title", language, outcome=label(outcome, language),
                            city=_city_name(city, language)), loc="left", fontsize=7.5)
         ax.legend(loc="best", frameon=False)
-    plt.close(fig)  # returned for the notebook to display once
     return fig
+
+
+def _png(fig, dpi: int = 200):
+    """A figure as a PNG image the notebook shows (figures are drawn with Agg: a bare Figure shows as text)."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "wijkeffect"})
+    plt.close(fig)
+    return Image(data=buf.getvalue(), format="png", width=420)
 
 
 def pretrend_test(est: pd.DataFrame, city: str, outcome: str) -> pd.DataFrame:
