@@ -4,8 +4,10 @@ from snakemake.utils import min_version, validate
 
 from wijkeffect.codebook import refuse_todo
 from wijkeffect.config import coerce_config
+from wijkeffect.paths import skip_unused_optional_imports
 
 min_version("9.0")
+skip_unused_optional_imports()  # validate() imports jsonschema; its IRI checker (unused here) costs ~1.3 s per run
 
 
 # The demo's config only when the user gives none: a user's --configfile stands alone (DESIGN §3).
