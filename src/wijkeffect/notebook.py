@@ -32,6 +32,8 @@ def html_copies(notebook: Path) -> list[Path]:
 def execute(template: Path, output: Path, parameters: dict, kernel: str = "python3", html: bool = False) -> None:
     """Run template with parameters; writes the executed notebook (and HTML copies) even when a cell fails."""
     skip_unused_optional_imports()
+    # papermill imports pyarrow (0.2 s) only for its HDFS handler; this process reads no data (the kernel does)
+    sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
     import papermill as pm
 
     output.parent.mkdir(parents=True, exist_ok=True)
