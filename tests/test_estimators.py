@@ -228,3 +228,33 @@ def test_segmented_recovers_a_slope_change():
         est.append(row["estimate"])
         hits += row["ci_low"] <= 0.15 <= row["ci_high"]
     assert abs(np.mean(est) - 0.15) < 0.05 and hits >= 9
+
+
+def test_adjusted_p_values_per_group_equal_statsmodels():
+    """stages.adjust_across_outcomes (vectorised over groups) against statsmodels' multipletests run group by
+    group: groups of 1-5 outcomes, ties, missing p-values and single-outcome groups (left empty)."""
+    from statsmodels.stats.multitest import multipletests
+
+    from wijkeffect.stages import adjust_across_outcomes
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for g in range(300):
+        k = int(rng.integers(1, 6))
+        p = rng.uniform(0, 0.2, k) if g % 3 else np.round(rng.uniform(0, 0.2, k), 2)  # rounded: ties
+        for j in range(k):
+            rows.append(dict(city=f"GM{g % 7:04d}", model=f"m{g % 5}", term=f"t{g}", inference="i", spec="default",
+                             outcome=f"o{j}", p_value=np.nan if (g % 11 == 0 and j == 0) else p[j]))
+    est = pd.DataFrame(rows).sample(frac=1, random_state=1)  # row order must not matter
+    got = adjust_across_outcomes(est)
+    checked = 0
+    for _, grp in got.groupby(["city", "model", "term"]):
+        have = grp[grp["p_value"].notna()]
+        if have["outcome"].nunique() < 2:
+            assert grp["p_holm"].isna().all() and grp["p_bh"].isna().all()
+            continue
+        np.testing.assert_allclose(have["p_holm"], multipletests(have["p_value"], method="holm")[1], rtol=1e-12)
+        np.testing.assert_allclose(have["p_bh"], multipletests(have["p_value"], method="fdr_bh")[1], rtol=1e-12)
+        assert grp.loc[grp["p_value"].isna(), ["p_holm", "p_bh"]].isna().all().all()
+        checked += 1
+    assert checked > 150
