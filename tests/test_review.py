@@ -124,3 +124,9 @@ def test_provenance_names_files_relative_to_the_root(tmp_path, monkeypatch):
     # outside the root: relative with "..", so no machine path is written (the audit rejects absolute ones)
     assert names == ["data/cells.parquet", "data/cells.parquet", f"../{outside.name}"]
     assert list(outputs_table([tmp_path / "data"])["file"]) == ["data/cells.parquet"]
+    # a directory input is its data files: not Snakemake's .snakemake_timestamp marker or other dotfiles
+    (tmp_path / "data" / ".snakemake_timestamp").write_text("")
+    (tmp_path / "data" / ".cache").mkdir()
+    (tmp_path / "data" / ".cache" / "x.bin").write_bytes(b"y")
+    p = provenance({}, ["data"])
+    assert list(p.loc[p["kind"] == "input sha256", "name"]) == ["data/cells.parquet"]

@@ -53,7 +53,9 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         p = resolve(p)
-        out.extend(sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p])
+        # in a directory, the data files: not Snakemake's hidden .snakemake_timestamp marker or other dotfiles
+        out.extend(sorted(x for x in p.rglob("*") if x.is_file()
+                          and not any(part.startswith(".") for part in x.relative_to(p).parts)) if p.is_dir() else [p])
     return out
 
 
