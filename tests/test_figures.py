@@ -63,3 +63,28 @@ def test_single_column_layouts_are_89_mm_wide(tmp_path, demo_panel, root):
                            [-0.05, 0, 0.05], 10, "t", tmp_path / "m", width="single")):
         png = next(p for p in paths if p.suffix == ".png")
         assert Image.open(png).size[0] == round(89 / 25.4 * 300)  # exactly one column at 300 dpi
+
+
+def test_trend_figure_text_does_not_overlap(demo_panel, monkeypatch):
+    """The n note, the titles, the legend and every axis label of a trend figure are drawn apart (the note
+    once sat on the last panel's x label), in both layouts."""
+    from wijkeffect.figures import trends
+
+    drawn = {}
+    monkeypatch.setattr(trends, "save_figure", lambda fig, stem: drawn.setdefault(stem, fig) and [])
+    _, _, cells = demo_panel
+    for width in ("double", "single"):
+        trends.wijk_trend(cells, "WK990106", ["smoker", "psych_distress", "walking"], 10, "Title", width,
+                          width=width)
+        fig = drawn[width]
+        fig.canvas.draw()  # label positions are set at draw time
+        renderer = fig.canvas.get_renderer()
+        texts = [t for t in fig.texts if t.get_text()]  # the suptitle and the n note
+        for ax in fig.axes:
+            texts += [t for t in (ax.xaxis.label, ax.yaxis.label, ax.title) if t.get_text()]
+        boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+        boxes += [("legend", lg.get_window_extent(renderer)) for lg in fig.legends]
+        for i, (a, box_a) in enumerate(boxes):
+            for b, box_b in boxes[i + 1:]:
+                assert not box_a.overlaps(box_b), (width, a, b)
+        plt.close(fig)

@@ -70,13 +70,14 @@ def wijk_trend(cells: pd.DataFrame, wijk: str, outcomes: list[str], min_cell_n: 
     """
     with style():
         if width == "single":
-            height = 14 + 50 * len(outcomes)  # mm
+            height = 18 + 50 * len(outcomes)  # mm (4 mm under the last x label for the n note)
             fig, grid = plt.subplots(len(outcomes), 1, figsize=(SINGLE_COLUMN, height * MM), squeeze=False)
-            fig.subplots_adjust(left=0.17, right=0.97, bottom=12 / height, top=1 - 16 / height, hspace=0.55)
+            fig.subplots_adjust(left=0.17, right=0.97, bottom=16 / height, top=1 - 16 / height, hspace=0.55)
             axes = grid[:, 0]
         else:
-            fig, grid = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 66 * MM), squeeze=False)
-            fig.subplots_adjust(left=0.085, right=0.99, bottom=0.16, top=0.80, wspace=0.25)
+            # 70 mm high: the n note sits under the x labels, not on the last panel's label
+            fig, grid = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 70 * MM), squeeze=False)
+            fig.subplots_adjust(left=0.085, right=0.99, bottom=0.205, top=0.81, wspace=0.25)
             axes = grid[0]
         for ax, outcome in zip(axes, outcomes):
             _panel(ax, cells, wijk, outcome, min_cell_n, language)
