@@ -94,7 +94,7 @@ def raw_trends_figure(cells: pd.DataFrame, city: str, outcome: str, min_cell_n: 
     return fig
 
 
-def _png(fig, dpi: int = 200):
+def _png(fig, dpi: int = 150):
     """A figure as a PNG image the notebook shows (figures are drawn with Agg: a bare Figure shows as text)."""
     import io
 
