@@ -8,8 +8,11 @@ wijken (the sharp null of no effect anywhere). Statistics, as in the paper: the 
 the number of significant specifications of the dominant sign, and Stouffer's mean Z; two-sided,
 p = (1 + #null draws at least as extreme) / (1 + reps).
 
-The re-estimation is a callable, `reestimate(rng) -> tidy rows of every spec`, so the workflow plugs
-in its own models; `permute_cells` / `permute_respondents` make the permuted data it needs.
+The re-estimation is a callable, `reestimate(rng) -> tidy rows of every spec`, so callers plug in their
+own models; `permute_cells` / `permute_respondents` make the permuted data it needs. The sweep workflow
+instead refits each spec in its own job (`sweep_stages.null_rows`: the panel rebuilt for the permuted
+treated table by `PermutedPanel`, exactly what the panel stage would build) and combines the specs' null
+rows with `draws_from_rows` and `pvalues_from_draws`.
 """
 
 from __future__ import annotations

@@ -148,7 +148,8 @@ def null_rows(linked: pd.DataFrame, study: Study, city: str, outcomes: list[str]
         try:
             resp, cells = rebuild(mapping)
             cells = stages.city_cells(cells, city)
-            resp = None if resp is None else stages.city_cells(resp, city)
+            if resp is not None:  # in the order read_respondents gives the observed fit (per-gemeente files)
+                resp = stages.city_cells(resp, city).sort_values("gemeente_code", kind="stable").reset_index(drop=True)
             for o in outcomes:
                 est = stages.estimate_outcome(study_name or study.name, city, o, cells, resp, models, seed,
                                               model_options, NULL_INFERENCE, spec)
