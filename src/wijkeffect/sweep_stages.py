@@ -140,8 +140,9 @@ def null_rows(linked: pd.DataFrame, study: Study, city: str, outcomes: list[str]
     from wijkeffect.models.tidy import tidy_frame
 
     universe = speccurve.permutation_universe(linked, study.cities)
+    resp_too = needs_respondents(models, model_options)  # as the observed fit: all its models decide
     models = [m for m in models if m in speccurve.HEADLINE]
-    rebuild = speccurve.PermutedPanel(linked, study, outcomes, needs_respondents(models, model_options))
+    rebuild = speccurve.PermutedPanel(linked, study, outcomes, resp_too)
     rows, failed = [], 0
     for r in range(reps):
         mapping = speccurve.wijk_permutation(universe, np.random.default_rng([perm_seed, r]))

@@ -11,7 +11,12 @@ SWEEP = f"{RES}/sweep"
 # the inferential specification curve: every spec's estimate job also refits its curve models in `reps`
 # null draws (treatment relabelled among wijken, the same relabelling for every spec of a draw)
 SWEEP_PERM = _sweep.permutations(config)
-SWEEP_NULL = SWEEP_PERM["reps"] > 0
+# said in the sweep notebook when the test does not run (a published small-area panel has no respondents
+# to rebuild the panel from: sweep.permutations is then off)
+SWEEP_NULL_OFF = ("the study's panel is published small-area estimates (source: statline), with no respondent "
+                  "waves to rebuild it from under permuted treatment" if IS_STATLINE and SWEEP_PERM["reps"]
+                  else "config sweep.permutations.reps is 0" if not SWEEP_PERM["reps"] else "")
+SWEEP_NULL = not SWEEP_NULL_OFF
 
 
 wildcard_constraints:
@@ -38,13 +43,14 @@ def sweep_summary_params(wildcards, input, output):
                        tables_dir=output.tables, figures_dir=f"{SWEEP}/figures", study_file=config["study"],
                        language=config["language"], formats=FORMATS,
                        specs=_sweep.specs_table(list(SWEEP_SPECS.values())).to_dict("list"),
-                       null_inputs=list(input.nulls), permutations=SWEEP_PERM if SWEEP_NULL else {})
+                       null_inputs=list(input.nulls), permutations=SWEEP_PERM if SWEEP_NULL else {},
+                       permutations_off=SWEEP_NULL_OFF)
 
 
 def sweep_summary_param_file(wildcards):
     return param_file("sweep_summary", specs=_sweep.specs_table(list(SWEEP_SPECS.values())).to_dict("list"),
                       cities=SWEEP_CITIES, language=config["language"], formats=FORMATS,
-                      permutations=SWEEP_PERM if SWEEP_NULL else {})
+                      permutations=SWEEP_PERM if SWEEP_NULL else {}, permutations_off=SWEEP_NULL_OFF)
 
 
 def sweep_panel_dir(spec_id):
