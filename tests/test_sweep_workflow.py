@@ -1,11 +1,12 @@
 """Sweeps through the workflow (issue 10): 12 specifications of the demo write tidy rows with spec ids, a
-specification curve per outcome (byte-identical on rerun) and its table, shown in the report; adding a
-specification or a city runs only the new jobs (Snakemake's dry-run summary)."""
+specification curve per outcome (byte-identical on rerun) and its table with the joint permutation test,
+shown in the report; adding a specification or a city runs only the new jobs (Snakemake's dry-run summary)."""
 
 from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -65,6 +66,39 @@ def test_a_curve_per_outcome_with_its_table_byte_identical_on_rerun(swept):
     assert res.returncode == 0, res.stderr[-2000:]
     assert snakemake(work, "--configfile", "config/sw.yaml").returncode == 0  # the audit and index after it
     assert {o: _digest(f) for o, f in figs.items()} == before
+
+
+def test_joint_test_table_has_permutation_pvalues_byte_identical_on_rerun(swept):
+    work, cfg = swept
+    reps = cfg["sweep"]["permutations"]["reps"]
+    tables = work / "results/demo/sweep/tables"
+    summary = pd.read_csv(tables / "speccurve_summary.csv")
+    assert set(summary["outcome"]) == set(OUTCOMES)
+    for col in ("p_median", "p_share_sig", "p_mean_z"):
+        p = summary[col]
+        assert ((p > 0) & (p <= 1)).all(), (col, p.tolist())
+        # p = (1 + k) / (1 + draws): a multiple of the smallest attainable p
+        k = p * (1 + summary["draws_used"])
+        np.testing.assert_allclose(k, np.round(k), atol=1e-9)
+    assert (summary["reps"] == reps).all() and (summary["draws_used"] == reps).all()
+    assert (summary["seed"] == cfg["seed"]).all()
+    assert {"p (median)", "p (mean Z)"} <= set((tables / "speccurve_summary.md").read_text().splitlines()[0]
+                                              .strip("| ").split(" | "))
+    null = pd.read_csv(tables / "speccurve_null.csv")
+    assert len(null) == reps * len(summary) and null["draw"].nunique() == reps
+    specs = pd.read_csv(work / "results/demo/sweep/specs.csv")["spec"]
+    files = {s: work / f"results/demo/sweep/{s}/null/ALL.csv" for s in specs}
+    assert all(f.exists() for f in files.values())
+    # a matched pool's null draws and the joint test come out byte-identical when its job runs again
+    watched = [files["controls-nn2"], tables / "speccurve_summary.csv", tables / "speccurve_summary.md",
+               tables / "speccurve_null.csv"]
+    before = [_digest(f) for f in watched]
+    res = snakemake(work, TARGET, "--configfile", "config/sw.yaml", "-R",
+                    "results/demo/sweep/controls-nn2/estimates/ALL.csv")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "sweep_estimate" in job_counts(res.stdout + res.stderr)
+    assert snakemake(work, "--configfile", "config/sw.yaml").returncode == 0
+    assert [_digest(f) for f in watched] == before
 
 
 def test_the_report_shows_the_curves(swept):

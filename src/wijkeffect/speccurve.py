@@ -8,20 +8,26 @@ wijken (the sharp null of no effect anywhere). Statistics, as in the paper: the 
 the number of significant specifications of the dominant sign, and Stouffer's mean Z; two-sided,
 p = (1 + #null draws at least as extreme) / (1 + reps).
 
-The re-estimation is a callable, `reestimate(rng) -> tidy rows of every spec`, so the workflow plugs
-in its own models; `permute_cells` / `permute_respondents` make the permuted data it needs.
+The re-estimation is a callable, `reestimate(rng) -> tidy rows of every spec`, so callers plug in their
+own models; `permute_cells` / `permute_respondents` make the permuted data it needs. The sweep workflow
+instead refits each spec in its own job (`sweep_stages.null_rows`: the panel rebuilt for the permuted
+treated table by `PermutedPanel`, exactly what the panel stage would build) and combines the specs' null
+rows with `draws_from_rows` and `pvalues_from_draws`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
 from wijkeffect.errors import WijkeffectError
+
+if TYPE_CHECKING:
+    from wijkeffect.study import Study
 
 #: model -> (headline term, inference prefix): the one row per spec and model the curve shows
 HEADLINE: dict[str, tuple[str, str]] = {
@@ -41,10 +47,11 @@ def headline_rows(est: pd.DataFrame, pick: dict[str, tuple[str, str]] | None = N
     pick = HEADLINE if pick is None else pick
     est = est.assign(spec=est["spec"].fillna("default") if "spec" in est else "default")
     parts = []
+    by = ["city", "outcome", "spec", "model", *(["draw"] if "draw" in est else [])]  # null re-estimates: per draw
     for model, (term, prefix) in pick.items():
         r = est[(est["model"] == model) & (est["term"] == term) & est["inference"].astype(str).str.startswith(prefix)
                 & ~est["inference"].astype(str).str.contains("+", regex=False)]
-        parts.append(r.drop_duplicates(["city", "outcome", "spec", "model"]))
+        parts.append(r.drop_duplicates(by))
     out = pd.concat(parts, ignore_index=True) if parts else est.iloc[:0]
     return out[out["estimate"].notna()].reset_index(drop=True)
 
@@ -97,6 +104,7 @@ def curve_stats(curve: pd.DataFrame) -> pd.DataFrame:
     st["n_sig_dominant"] = st[["n_sig_positive", "n_sig_negative"]].max(axis=1)
     st["share_sig_positive"] = st["n_sig_positive"] / st["n_specs"]
     st["share_sig_negative"] = st["n_sig_negative"] / st["n_specs"]
+    st["share_sig_dominant"] = st["n_sig_dominant"] / st["n_specs"]
     return st
 
 
@@ -131,16 +139,31 @@ def null_draws(curve: pd.DataFrame, reestimate: Callable[[np.random.Generator], 
 
     Draw r uses numpy Generator([seed, r]), so a range of draws can run as its own job and the parts be
     concatenated. Only the specs and models the observed curve shows count (the same set in every draw);
-    a curve missing from a draw (its fits failed) has NaN statistics there.
+    a curve missing any of them in a draw (its fits failed) has NaN statistics there.
+    """
+    rows = [headline_rows(reestimate(np.random.default_rng([seed, r])), pick).assign(draw=r) for r in draws]
+    return draws_from_rows(curve, pd.concat(rows, ignore_index=True) if rows else None, draws, alpha, pick)
+
+
+def draws_from_rows(curve: pd.DataFrame, rows: pd.DataFrame | None, draws: range | list[int],
+                    alpha: float = 0.05, pick: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
+    """`null_draws` from re-estimates already made (tidy or headline rows with a `draw` column, e.g. one file
+    per spec written by the workflow's estimate jobs): the curve's statistics in each of `draws`.
+
+    A curve gets NaN statistics in a draw that lacks any of its specs and models (a fit failed there), so
+    every statistic is over the same set of specifications as the observed one.
     """
     keys = list(curve_stats(curve).index)
     shown = curve[[*KEYS, "spec", "model"]].drop_duplicates()
-    rows = []
-    for r in draws:
-        h = headline_rows(reestimate(np.random.default_rng([seed, r])), pick).merge(shown, on=list(shown.columns))
-        got = {key: statistics(g["estimate"], g["p_value"], alpha) for key, g in h.groupby(KEYS, sort=False)}
-        rows += [(k[0], k[1], r, *got.get(k, np.full(3, np.nan))) for k in keys]
-    return pd.DataFrame(rows, columns=[*KEYS, "draw", *STATISTICS])
+    need = shown.groupby(KEYS).size().to_dict()
+    got: dict[tuple, np.ndarray] = {}
+    if rows is not None and len(rows):
+        h = headline_rows(rows, pick).merge(shown, on=list(shown.columns))
+        for (city, outcome, r), g in h.groupby([*KEYS, "draw"], sort=False):
+            if len(g) == need[(city, outcome)]:
+                got[(city, outcome, r)] = statistics(g["estimate"], g["p_value"], alpha)
+    out = [(k[0], k[1], r, *got.get((k[0], k[1], r), np.full(3, np.nan))) for r in draws for k in keys]
+    return pd.DataFrame(out, columns=[*KEYS, "draw", *STATISTICS]).astype({"draw": int})
 
 
 def pvalues_from_draws(curve: pd.DataFrame, draws: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -154,6 +177,8 @@ def pvalues_from_draws(curve: pd.DataFrame, draws: pd.DataFrame, seed: int) -> p
     pv = np.array(pv).reshape(-1, 3)
     out["p_median"], out["p_share_sig"], out["p_mean_z"] = pv[:, 0], pv[:, 1], pv[:, 2]
     out["reps"], out["seed"] = draws["draw"].nunique(), seed
+    valid = draws.dropna(subset=list(STATISTICS)).groupby(KEYS)["draw"].nunique()
+    out["draws_used"] = valid.reindex(out.index).fillna(0).astype(int)
     return out
 
 
@@ -205,8 +230,106 @@ def permute_treated(treated: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFr
     """A study's treated table (wijk_code, start, group) under a wijk permutation: each wijk takes the start
     and group of the wijk it maps to, so matching and the panel can be redone for the permuted study."""
     t = treated.set_index("wijk_code")
-    rows = [(target, *t.loc[src, ["start", "group"]]) for target, src in sorted(mapping.items()) if src in t.index]
-    return pd.DataFrame(rows, columns=["wijk_code", "start", "group"])
+    m = pd.Series(mapping, dtype=object).sort_index()
+    m = m[m.isin(t.index)]
+    return pd.DataFrame({"wijk_code": m.index.to_numpy(), "start": t.loc[m.to_numpy(), "start"].to_numpy(),
+                         "group": t.loc[m.to_numpy(), "group"].to_numpy()})
+
+
+def permuted_study(study: "Study", mapping: dict[str, str]) -> "Study":
+    """The study with its treated table permuted (`permute_treated`); treated wijken the mapping does not
+    name (outside the permuted cities, or without respondents) keep their rows, so they stay out of any
+    control pool as in the real study."""
+    import dataclasses
+
+    t = study.treated
+    moved = permute_treated(t, mapping)
+    kept = t[~t["wijk_code"].isin(list(mapping))][["wijk_code", "start", "group"]]
+    treated = pd.concat([moved, kept], ignore_index=True).sort_values("wijk_code", kind="stable")
+    treated = treated.assign(start=pd.to_datetime(treated["start"])).reset_index(drop=True)
+    return dataclasses.replace(study, treated=treated)
+
+
+def permuted_panel(linked: pd.DataFrame, study: "Study", mapping: dict[str, str], outcomes: list[str]
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(respondents, cells) of the study rebuilt with treatment permuted: what `panel.build_respondents` and
+    `build_cells` give for the permuted treated table, from the linked (not yet treatment-attached)
+    respondents; a matched control pool is matched again to the permuted treated wijken."""
+    from wijkeffect.panel import attach_treatment, build_cells, resolve_controls
+
+    s = permuted_study(study, mapping)
+    matched = resolve_controls(linked, s)[0] if isinstance(s.controls, dict) else None
+    resp, _ = attach_treatment(linked, s, matched)
+    return resp, build_cells(resp, outcomes)
+
+
+class PermutedPanel:
+    """`permuted_panel` for many draws of one study, fast: the cells' counts, means and SEs do not depend on
+    the assignment, so they are built once, with the share post D once per start date in the treated
+    table (every permuted start is one of those); a draw then only picks the panel's wijken (matching on
+    wijk features computed once: the earliest start, which sets their pre-period, is permutation invariant),
+    sets role, group and start, and takes D for the wijk's new start. Gives `permuted_panel`'s frames."""
+
+    def __init__(self, linked: pd.DataFrame, study: "Study", outcomes: list[str], respondents: bool = True):
+        from wijkeffect.controls import wijk_features
+        from wijkeffect.panel import build_cells
+
+        self.linked, self.study, self.outcomes, self.respondents = linked, study, list(outcomes), respondents
+        date = linked["interview_date"].fillna(pd.to_datetime(linked["wave"].astype(str) + "-07-01"))
+        starts = sorted(pd.to_datetime(study.treated["start"]).unique())
+        blank = linked.assign(role=pd.Series("control", index=linked.index, dtype="string"),
+                              group=pd.Series(pd.NA, index=linked.index, dtype="string"))
+        self.d_of: dict[pd.Timestamp, np.ndarray] = {}
+        for st in starts:
+            c = build_cells(blank.assign(start=st, post=(date >= st).astype("int8")), self.outcomes)
+            self.d_of[pd.Timestamp(st)] = c["D"].to_numpy(float)
+        self.base = c if starts else build_cells(blank.assign(start=pd.NaT, post=0), self.outcomes)
+        self.wijken = linked.drop_duplicates("wijk_code").reset_index(drop=True)
+        self.matched = isinstance(study.controls, dict)
+        if self.matched:
+            self.features = wijk_features(linked, study.outcomes, study.treated["start"].min())
+
+    def _controls(self, s: "Study") -> set[str] | None:
+        """`panel.resolve_controls`' matched set for the permuted study, from the features computed once."""
+        from wijkeffect.controls import match_controls
+        from wijkeffect.panel import candidate_controls
+
+        if not self.matched:
+            return None
+        cands = candidate_controls(self.wijken, s)
+        spec = s.controls
+        return set(match_controls(self.features, sorted(cands), cands, int(spec.get("k", 2)),
+                                  spec.get("match", "nearest")))
+
+    def __call__(self, mapping: dict[str, str]) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+        """(respondents or None, cells) of the study with treatment permuted by `mapping`."""
+        from wijkeffect.panel import attach_treatment
+
+        s = permuted_study(self.study, mapping)
+        matched = self._controls(s)
+        per, _ = attach_treatment(self.wijken, s, matched)
+        per = per.set_index("wijk_code")
+        c = self.base
+        keep = c["wijk_code"].isin(per.index).to_numpy()
+        c = c[keep].copy()
+        w = c["wijk_code"]
+        for col in ("role", "group", "start"):
+            c[col] = w.map(per[col]).astype(per[col].dtype).array
+        d = np.zeros(len(c))
+        for st, dv in self.d_of.items():
+            on = ((c["role"] == "treated") & (c["start"] == st)).to_numpy()
+            d[on] = dv[keep][on]
+        c["D"] = d
+        resp = attach_treatment(self.linked, s, matched)[0] if self.respondents else None
+        return resp, c.reset_index(drop=True)
+
+
+def permutation_universe(linked: pd.DataFrame, cities: list[str]) -> pd.DataFrame:
+    """The wijken treatment is permuted among (wijk_code, gemeente_code): every linked wijk of the study's
+    cities. The same table in every spec's job (thresholds and control pools do not change it), so
+    `wijk_permutation(universe, default_rng([seed, r]))` is one relabelling shared by all specs of draw r."""
+    w = linked.loc[linked["gemeente_code"].isin(cities), ["wijk_code", "gemeente_code"]]
+    return w.drop_duplicates("wijk_code").sort_values(["gemeente_code", "wijk_code"]).reset_index(drop=True)
 
 
 def permute_respondents(resp: pd.DataFrame, rng: np.random.Generator | None = None,

@@ -29,6 +29,7 @@ Example (config.yaml; 5 x 3 x 2 x 3 x 2 = 180 specs less the exclusions):
       design: grid                     # or one_at_a_time
       cities: [GM0363, GM0599]         # default: the run's cities; not part of spec ids
       max_specs: 200
+      permutations: {reps: 199, seed: 1}   # the joint test by permutation (0: off; seed: the config's)
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ PRESETS = {
     "cs_control": "model_options.staggered.control_group",
     "base_period": "model_options.staggered.base_period",
 }
+#: null draws of the inferential specification curve when `sweep.permutations.reps` is not set (schema default)
+PERMUTATION_REPS = 19
 SHIFT = "shift_waves"  # overlay value {shift_waves: k} on study.treated: every start moved k waves
 NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 SPEC_ID = r"default|[a-z0-9_]+-[a-z0-9_]+(\.[a-z0-9_]+-[a-z0-9_]+)*"  # Snakemake wildcard constraint
@@ -314,9 +317,11 @@ def _choices(entry: Any, ax: dict[str, Axis], where: str) -> dict[str, list[str]
 def expand(config: dict, study: dict | None = None) -> list[Spec]:
     """Every spec of the sweep (the one spec `default` without a `sweep:` section), default first."""
     sw = config.get("sweep") or {}
-    unknown = sorted(set(sw) - {"axes", "exclude", "include", "design", "cities", "max_specs", "base"})
+    unknown = sorted(set(sw) - {"axes", "exclude", "include", "design", "cities", "max_specs", "base", "permutations"})
     if unknown:
-        raise _err("(top level)", unknown, "keys axes, exclude, include, design, cities, max_specs, base")
+        raise _err("(top level)", unknown, "keys axes, exclude, include, design, cities, max_specs, base, "
+                                           "permutations")
+    permutations(config)
     ax = axes(config, study)
     by_name = {a.name: a for a in ax}
     cities = tuple(sw.get("cities") or config.get("cities") or (study or {}).get("cities") or ())
@@ -355,6 +360,22 @@ def expand(config: dict, study: dict | None = None) -> list[Spec]:
                                        "exclusions, or use design: one_at_a_time)")
     out = sorted(specs.values(), key=lambda s: s.id != "default")  # stable: keeps grid order otherwise
     return out
+
+
+def permutations(config: dict) -> dict[str, int]:
+    """The inferential specification curve's settings {reps, seed} (`sweep.permutations`; reps 0: off).
+
+    The seed defaults to the config's seed (not a spec's: every spec must draw the same relabellings).
+    """
+    raw = (config.get("sweep") or {}).get("permutations")
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict) or set(raw) - {"reps", "seed"}:
+        raise _err("permutations", raw, "a mapping with keys reps (whole number >= 0) and seed")
+    reps, seed = raw.get("reps", PERMUTATION_REPS), raw.get("seed", config.get("seed", 0))
+    for key, v in (("reps", reps), ("seed", seed)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise _err(f"permutations/{key}", v, "a whole number >= 0")
+    return {"reps": reps, "seed": seed}
 
 
 def stage_key(spec: Spec, stage: str) -> str:

@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
+from wijkeffect.errors import WijkeffectError
 from wijkeffect.paths import resolve
+
+if TYPE_CHECKING:
+    from wijkeffect.study import Study
 
 
 def rederive_outcomes(wave: pd.DataFrame, thresholds: dict[str, float]) -> pd.DataFrame:
@@ -64,21 +71,113 @@ def panel(params: str, waves: list[str], out_dir: str) -> dict[str, Path]:
     return {"cells": out / "wijk_period.parquet", "respondents": out / "respondents"}
 
 
-def estimate(params: str, spec: str, city: str, cells: str, respondents: str, out_csv: str) -> pd.DataFrame:
-    """One spec x city: every configured model and outcome of the spec, tidy rows with the spec id."""
+def estimate(params: str, spec: str, city: str, cells: str, respondents: str, out_csv: str,
+             waves: list[str] | None = None, out_null: str | None = None) -> pd.DataFrame:
+    """One spec x city: every configured model and outcome of the spec, tidy rows with the spec id; with
+    `out_null` (the sweep's permutation test on), also the spec's headline rows in every null draw."""
     from wijkeffect import stages
 
     p = json.loads(resolve(params).read_text(encoding="utf-8"))
     est = stages.estimate(p["study"], [city], p["outcomes"], cells, p["models"], p["seed"], out_csv, respondents,
                           p["model_options"], p["inference"], spec)
+    if out_null:
+        if not waves or "permutations" not in p:
+            raise WijkeffectError(f"{params}: sweep estimate with --null-out needs the cleaned waves and the "
+                                  "`permutations` and `null` entries of its parameter file")
+        write_null(null_estimates(p, spec, city, waves), out_null)
     return pd.concat(est.values(), ignore_index=True)
+
+
+NULL_COLUMNS = ["draw", "city", "outcome", "spec", "model", "term", "inference", "estimate", "std_error", "p_value"]
+#: resampling rows are never a curve's headline row: null draws skip them (the one costly part of twfe)
+NULL_INFERENCE = {"bootstrap_reps": 0, "randomization_reps": 0}
+
+
+def linked_respondents(frames: list[pd.DataFrame], study: Study) -> pd.DataFrame:
+    """The cleaned waves linked to wijken, before treatment is attached (the first half of
+    `panel.build_respondents`, which the null draws redo with permuted treatment)."""
+    from wijkeffect.geo import link
+
+    key = study.spec.get("link_key", "pc6")
+    lookup, crosswalks = study.lookup(), study.crosswalks()
+    return pd.concat([link(w, lookup, key, crosswalks, study.spec.get("indeling"), study.spec.get("seed", 0))[0]
+                      for w in frames], ignore_index=True)
+
+
+def study_of(spec_study: dict, study_file: str) -> Study:
+    """A spec's study (the configured study with the spec's overlay, as the parameter file holds it)."""
+    from wijkeffect.study import Study, _treated_table
+
+    path = resolve(study_file)
+    return Study(spec_study["name"], path, spec_study, _treated_table(spec_study, path, None))
+
+
+def null_estimates(p: dict, spec: str, city: str, waves: list[str]) -> pd.DataFrame:
+    """The spec's headline rows in its permutation draws, from its parameter file's values (`null_rows`):
+    the cleaned waves with the spec's thresholds re-derived, linked once, and the spec's study."""
+    perm, null = p["permutations"], p["null"]
+    study = study_of(null["study"], null["study_file"])
+    frames = [pd.read_parquet(resolve(w)) for w in waves]
+    if null["thresholds"] != null["base_thresholds"]:
+        frames = [rederive_outcomes(f, null["thresholds"]) for f in frames]
+    return null_rows(linked_respondents(frames, study), study, city, p["outcomes"], p["models"], p["model_options"],
+                     p["seed"], int(perm["reps"]), int(perm["seed"]), spec, p["study"])
+
+
+def null_rows(linked: pd.DataFrame, study: Study, city: str, outcomes: list[str], models: list[str],
+              model_options: dict, seed: int, reps: int, perm_seed: int, spec: str = "default",
+              study_name: str | None = None) -> pd.DataFrame:
+    """A spec's headline rows (city x each outcome x each curve model) in null draws 0..reps-1.
+
+    Draw r relabels treatment among the wijken of each city with numpy Generator([perm_seed, r]), the same
+    relabelling in every spec's job (the joint null of the inferential specification curve); the spec's
+    panel is rebuilt from the linked respondents for the permuted treated table (matched controls matched
+    again; `speccurve.PermutedPanel`) and its curve models refitted without resampling inference. A draw
+    whose panel or fit fails leaves its rows out (the summary then drops that draw for the curve).
+    """
+    from wijkeffect import speccurve, stages
+    from wijkeffect.models import needs_respondents
+    from wijkeffect.models.tidy import tidy_frame
+
+    universe = speccurve.permutation_universe(linked, study.cities)
+    resp_too = needs_respondents(models, model_options)  # as the observed fit: all its models decide
+    models = [m for m in models if m in speccurve.HEADLINE]
+    rebuild = speccurve.PermutedPanel(linked, study, outcomes, resp_too)
+    rows, failed = [], 0
+    for r in range(reps):
+        mapping = speccurve.wijk_permutation(universe, np.random.default_rng([perm_seed, r]))
+        try:
+            resp, cells = rebuild(mapping)
+            cells = stages.city_cells(cells, city)
+            if resp is not None:  # in the order read_respondents gives the observed fit (per-gemeente files)
+                resp = stages.city_cells(resp, city).sort_values("gemeente_code", kind="stable").reset_index(drop=True)
+            for o in outcomes:
+                est = stages.estimate_outcome(study_name or study.name, city, o, cells, resp, models, seed,
+                                              model_options, NULL_INFERENCE, spec)
+                rows.append(est.assign(draw=r))
+        except (WijkeffectError, np.linalg.LinAlgError) as exc:  # the draw is left out of this spec's curves
+            failed += 1
+            print(f"null draw {r} of {spec} x {city} left out: {exc}", file=sys.stderr)
+    print(f"null draws of {spec} x {city}: {reps - failed} of {reps} fitted", file=sys.stderr)
+    out = speccurve.headline_rows(pd.concat(rows, ignore_index=True) if rows else tidy_frame([]).assign(draw=0))
+    return out.astype({"draw": int})[NULL_COLUMNS].sort_values(["draw", "outcome", "model"], kind="stable"
+                                                                ).reset_index(drop=True)
+
+
+def write_null(rows: pd.DataFrame, out_csv: str | Path) -> Path:
+    out = resolve(out_csv)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(out, index=False, lineterminator="\n", float_format="%.10g")
+    return out
 
 
 def summary(inputs: list[str], specs_csv: str, out_estimates: str, tables_dir: str, figures_dir: str,
             names: dict[str, str] | None = None, language: str = "en",
-            formats: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+            formats: list[str] | None = None, null_inputs: list[str] | None = None,
+            permutations: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every spec's rows in one table (with the values that define each spec), the specification curve per
-    outcome and city (table and figure), and the share of specifications significant in each direction."""
+    outcome and city (table and figure), and the share of specifications significant in each direction;
+    with `null_inputs` (every spec's null draws), the inferential curve's permutation p-values too."""
     from wijkeffect import speccurve
     from wijkeffect.figures.speccurve import speccurve_figures
     from wijkeffect.models.tidy import RESULT_COLUMNS
@@ -95,7 +194,17 @@ def summary(inputs: list[str], specs_csv: str, out_estimates: str, tables_dir: s
     out.parent.mkdir(parents=True, exist_ok=True)
     with_choices(est, specs).to_csv(out, index=False, lineterminator="\n", float_format="%.10g")
     curve = speccurve.curve_table(est, specs)
-    summ = speccurve.summary_table(curve)
+    test = None
+    if null_inputs:
+        reps, seed = int(permutations["reps"]), int(permutations["seed"])
+        rows = pd.concat([pd.read_csv(resolve(f), dtype={"spec": str}, keep_default_na=False, na_values=[""])
+                          for f in null_inputs], ignore_index=True)
+        draws = speccurve.draws_from_rows(curve, rows, range(reps))
+        test = speccurve.pvalues_from_draws(curve, draws, seed)
+        resolve(tables_dir).mkdir(parents=True, exist_ok=True)
+        draws.to_csv(resolve(tables_dir) / "speccurve_null.csv", index=False, lineterminator="\n",
+                     float_format="%.10g")
+    summ = speccurve.summary_table(curve, test)
     speccurve.write_tables(curve, summ, resolve(tables_dir), language)
     speccurve_figures(curve, names or {}, resolve(figures_dir), language, summary=summ,
                       formats=tuple(formats or ("pdf", "svg", "png")))
@@ -112,11 +221,14 @@ def main(argv: list[str] | None = None) -> None:
     e = sub.add_parser("estimate")
     for k in ("params", "spec", "city", "cells", "respondents", "out"):
         e.add_argument(f"--{k}", required=True)
+    e.add_argument("--null-out", help="also write the spec's headline rows in every permutation draw here")
+    e.add_argument("waves", nargs="*", help="the cleaned waves (with --null-out: the panel is rebuilt per draw)")
     args = ap.parse_args(argv)
     if args.stage == "panel":
         panel(args.params, args.waves, args.out)
     else:
-        estimate(args.params, args.spec, args.city, args.cells, args.respondents, args.out)
+        estimate(args.params, args.spec, args.city, args.cells, args.respondents, args.out, args.waves,
+                 args.null_out)
 
 
 if __name__ == "__main__":

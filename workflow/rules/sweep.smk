@@ -8,6 +8,15 @@ SWEEP_SPECS = {s.id: s for s in _sweep.expand(config, STUDY.spec)}
 SWEEP_PANELS = _sweep.representatives(list(SWEEP_SPECS.values()), "panel")
 SWEEP_CITIES = list(next(iter(SWEEP_SPECS.values())).cities or ["ALL"])
 SWEEP = f"{RES}/sweep"
+# the inferential specification curve: every spec's estimate job also refits its curve models in `reps`
+# null draws (treatment relabelled among wijken, the same relabelling for every spec of a draw)
+SWEEP_PERM = _sweep.permutations(config)
+# said in the sweep notebook when the test does not run (a published small-area panel has no respondents
+# to rebuild the panel from: sweep.permutations is then off)
+SWEEP_NULL_OFF = ("the study's panel is published small-area estimates (source: statline), with no respondent "
+                  "waves to rebuild it from under permuted treatment" if IS_STATLINE and SWEEP_PERM["reps"]
+                  else "config sweep.permutations.reps is 0" if not SWEEP_PERM["reps"] else "")
+SWEEP_NULL = not SWEEP_NULL_OFF
 
 
 wildcard_constraints:
@@ -33,12 +42,15 @@ def sweep_summary_params(wildcards, input, output):
     return params_json(inputs=list(input.estimates), out_estimates=output.estimates, out_specs=output.specs,
                        tables_dir=output.tables, figures_dir=f"{SWEEP}/figures", study_file=config["study"],
                        language=config["language"], formats=FORMATS,
-                       specs=_sweep.specs_table(list(SWEEP_SPECS.values())).to_dict("list"))
+                       specs=_sweep.specs_table(list(SWEEP_SPECS.values())).to_dict("list"),
+                       null_inputs=list(input.nulls), permutations=SWEEP_PERM if SWEEP_NULL else {},
+                       permutations_off=SWEEP_NULL_OFF)
 
 
 def sweep_summary_param_file(wildcards):
     return param_file("sweep_summary", specs=_sweep.specs_table(list(SWEEP_SPECS.values())).to_dict("list"),
-                      cities=SWEEP_CITIES, language=config["language"], formats=FORMATS)
+                      cities=SWEEP_CITIES, language=config["language"], formats=FORMATS,
+                      permutations=SWEEP_PERM if SWEEP_NULL else {}, permutations_off=SWEEP_NULL_OFF)
 
 
 def sweep_panel_dir(spec_id):
@@ -49,19 +61,45 @@ def sweep_panel_dir(spec_id):
 
 def sweep_estimate_params(wildcards):
     s = SWEEP_SPECS[wildcards.spec]
-    cfg, _ = _sweep_config(s.id)
+    cfg, study = _sweep_config(s.id)
+    null = {}
+    if SWEEP_NULL:  # what the null draws rebuild the spec's panel from (sweep_stages.null_estimates)
+        null = dict(permutations=SWEEP_PERM, null=dict(study=study, study_file=config["study"],
+                                                       thresholds=cfg["thresholds"],
+                                                       base_thresholds=config["thresholds"]))
     return param_file(f"sweep_estimate_{s.id}_{wildcards.city}", study=STUDY.name, models=cfg["models"],
                       model_options=cfg["model_options"], inference=cfg["inference"], seed=cfg["seed"],
-                      outcomes=_sweep.outcomes_for(s, OUTCOMES))
+                      outcomes=_sweep.outcomes_for(s, OUTCOMES), **null)
 
 
 def sweep_estimate_inputs(wildcards):
     d = sweep_panel_dir(wildcards.spec)
-    return dict(cells=f"{d}/wijk_period.parquet", respondents=f"{d}/respondents", params=sweep_estimate_params(wildcards))
+    out = dict(cells=f"{d}/wijk_period.parquet", respondents=f"{d}/respondents",
+               params=sweep_estimate_params(wildcards))
+    if SWEEP_NULL:
+        out.update(waves=cleaned_waves(), study=study_inputs())
+    return out
+
+
+def sweep_estimate_outputs():
+    out = dict(estimates=f"{SWEEP}/{{spec}}/estimates/{{city}}.csv")
+    if SWEEP_NULL:
+        out["null"] = f"{SWEEP}/{{spec}}/null/{{city}}.csv"
+    return out
+
+
+def sweep_null_args(wildcards, input, output):
+    """The estimate job's extra arguments when the permutation test is on: where its null draws go, and the
+    cleaned waves the spec's panel is rebuilt from in each draw."""
+    return f"--null-out {output.null} {' '.join(input.waves)}" if SWEEP_NULL else ""
 
 
 def sweep_estimates():
     return [f"{SWEEP}/{s}/estimates/{c}.csv" for s in SWEEP_SPECS for c in SWEEP_CITIES]
+
+
+def sweep_nulls():
+    return [f"{SWEEP}/{s}/null/{c}.csv" for s in SWEEP_SPECS for c in SWEEP_CITIES] if SWEEP_NULL else []
 
 
 def sweep_figures():
@@ -100,17 +138,20 @@ rule sweep_panel:
 
 
 rule sweep_estimate:
-    """One spec x city: the spec's models and options (tidy rows carry the spec id)."""
+    """One spec x city: the spec's models and options (tidy rows carry the spec id); with the permutation test
+    on, also the spec's curve models in every null draw (one job per spec: adding a spec adds one job)."""
     input:
         unpack(sweep_estimate_inputs),
     output:
-        f"{SWEEP}/{{spec}}/estimates/{{city}}.csv",
+        **sweep_estimate_outputs(),
+    params:
+        null=sweep_null_args,
     log:
         f"logs/{STUDY.name}/sweep/estimate_{{spec}}_{{city}}.log",
     shell:
         "{PYTHON} -m wijkeffect.sweep_stages estimate --params {input.params} --spec {wildcards.spec} "
-        "--city {wildcards.city} --cells {input.cells} --respondents {input.respondents} --out {output} "
-        "> {log} 2>&1 || (tail -5 {log} >&2; exit 1)"
+        "--city {wildcards.city} --cells {input.cells} --respondents {input.respondents} "
+        "--out {output.estimates} {params.null} > {log} 2>&1 || (tail -5 {log} >&2; exit 1)"
 
 
 rule sweep_summary:
@@ -118,6 +159,7 @@ rule sweep_summary:
     input:
         nb="notebooks/sweep.ipynb",
         estimates=sweep_estimates(),
+        nulls=sweep_nulls(),
         params=sweep_summary_param_file,
     output:
         estimates=f"{SWEEP}/estimates.csv",
