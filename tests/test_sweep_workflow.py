@@ -5,6 +5,7 @@ shown in the report; adding a specification or a city runs only the new jobs (Sn
 from __future__ import annotations
 
 import hashlib
+import re
 
 import numpy as np
 import pandas as pd
@@ -120,13 +121,14 @@ def test_adding_a_spec_or_a_city_runs_only_new_jobs(swept):
     assert not {"clean_wave", "panel", "estimate", "figures", "summary"} & set(counts), counts
     assert set(counts) - {"sweep_panel", "sweep_estimate", "sweep_summary", "audit",
                           "notebooks_html", "notebooks_index", "all"} == set(), counts
-    # a new city: its estimates are the only new jobs (asked for by name: with the sweep table present,
-    # Snakemake 9.27 plans no job for the summary's new inputs; see the closing note of issue 10)
+    # a new city, from the default target: its 12 estimates and the sweep's summary (and what follows it)
     city = dict(cfg, sweep=dict(cfg["sweep"], cities=["ALL", "GM9901"]))
     (work / "config/city.yaml").write_text(yaml.safe_dump(city))
-    new = [f"results/demo/sweep/{s}/estimates/GM9901.csv" for s in pd.read_csv(
-        work / "results/demo/sweep/specs.csv")["spec"]]
-    res = snakemake(work, *new, "--configfile", "config/city.yaml", "-n")
+    res = snakemake(work, "--configfile", "config/city.yaml", "-n")
     counts = job_counts(res.stdout + res.stderr)
-    assert counts["sweep_estimate"] == 12 and "sweep_panel" not in counts, counts
+    assert counts["sweep_estimate"] == 12 and counts["sweep_summary"] == 1 and "sweep_panel" not in counts, counts
     assert not {"clean_wave", "panel", "estimate", "figures", "summary"} & set(counts), counts
+    assert set(counts) - {"sweep_estimate", "sweep_summary", "audit", "notebooks_html", "notebooks_index",
+                          "all"} == set(), counts
+    planned = set(re.findall(r"results/demo/sweep/[^/\s]+/estimates/(\w+)\.csv", res.stdout + res.stderr))
+    assert "GM9901" in planned, planned
