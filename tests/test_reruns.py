@@ -68,7 +68,8 @@ def test_nothing_changed_nothing_runs(done):
     (["language=nl"], SHOWN, {"figures": 2}),
     (["map_breaks=[-0.2, 0, 0.2]"], {"figures", "audit"}, {"figures": 2}),
     (["truth=data/raw/demo/TRUTH_other.yaml"], {"summary", "audit"}, {"summary": 1}),
-    (["figure_formats=[png, pdf]"], PRESENTATION, {"figures": 2}),
+    # the estimate jobs draw the event-study, forest and sensitivity figures: formats rerun them too
+    (["figure_formats=[png, pdf]"], SHOWN, {"figures": 2, "estimate": 3}),
 ])
 def test_each_edit_reruns_exactly_its_dependents(done, edit, rules, count):
     counts = dry(done, *edit)
