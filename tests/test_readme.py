@@ -77,9 +77,13 @@ def test_snakemake_commands_plan_cleanly_on_the_finished_demo(demo_run):
 def test_the_papermill_command_reexecutes_a_notebook(demo_run, tmp_path):
     cmd = next(c for c in readme_commands() if c.startswith(".venv/bin/papermill"))
     args = [a.replace("/tmp/", f"{tmp_path}/") for a in shlex.split(cmd)[1:]]
+    before = {p: p.stat().st_mtime_ns for p in (demo_run / "results").rglob("*") if p.is_file()}
     res = _run([sys.executable, "-m", "papermill", *args], demo_run)
     assert res.returncode == 0, res.stderr[-3000:]
     assert (tmp_path / "GM9901.csv").exists() and (tmp_path / "estimate.ipynb").exists()
+    # a re-execution by hand writes only where it is told: the workflow's results stay as they are
+    after = {p: p.stat().st_mtime_ns for p in (demo_run / "results").rglob("*") if p.is_file()}
+    assert after == before, sorted(str(p) for p in after if after[p] != before.get(p))[:5]
 
 
 def test_the_audit_command(demo_run):
