@@ -113,10 +113,14 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def html_index(notebooks: list[Path], out: Path) -> Path:
-    """HTML copies of every executed notebook and an index page linking them (one process: cheap)."""
+    """An index page linking the HTML copies of every executed notebook, making the copies a notebook's
+    job did not (the workflow's jobs write them as they finish, in parallel: `--html`)."""
     rows = []
     for nb in sorted(notebooks):
-        full, bare = html_copies(nb)
+        full, bare = nb.with_suffix(".html"), nb.with_suffix(".noinput.html")
+        mtime = nb.stat().st_mtime_ns
+        if not (full.exists() and bare.exists() and min(full.stat().st_mtime_ns, bare.stat().st_mtime_ns) >= mtime):
+            full, bare = html_copies(nb)
         rows.append(f'<tr><td>{nb.relative_to(out.parent)}</td><td><a href="{full.relative_to(out.parent)}">'
                     f'with code</a></td><td><a href="{bare.relative_to(out.parent)}">outputs only</a></td></tr>')
     out.write_text("<!doctype html><meta charset='utf-8'><title>Executed notebooks</title>"

@@ -16,7 +16,7 @@ rule figures:
 
 
 rule notebooks_html:
-    """HTML copies (with and without code) of one stage's executed notebooks, as soon as they exist."""
+    """One stage's index page of its executed notebooks' HTML copies (each job writes its own copies)."""
     input:
         stage_notebooks,
     output:

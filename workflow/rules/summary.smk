@@ -15,7 +15,7 @@ rule summary:
         nb=f"{RES}/notebooks/summary/summary.ipynb",
     params:
         p=summary_params,
-    threads: 2
+    threads: 1  # the effect figures are drawn by the estimate jobs; 2 made it wait for a free core pair
     log:
         f"logs/{STUDY.name}/summary.log",
     shell:
