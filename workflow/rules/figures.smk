@@ -16,7 +16,7 @@ rule figures:
 
 
 rule notebooks_html:
-    """One stage's index page of its executed notebooks' HTML copies (each job writes its own copies)."""
+    """HTML copies (with and without code) of one stage's executed notebooks and their index page."""
     input:
         stage_notebooks,
     output:
