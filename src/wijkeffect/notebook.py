@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def html_index(notebooks: list[Path], out: Path) -> Path:
-    """An index page linking the HTML copies of every executed notebook, making the copies a notebook's
-    job did not (the workflow's jobs write them as they finish, in parallel: `--html`)."""
+    """HTML copies of every executed notebook and an index page linking them; a copy newer than its
+    notebook (e.g. made by `--html`, or by an earlier index run) is reused, not converted again."""
     rows = []
     for nb in sorted(notebooks):
         full, bare = nb.with_suffix(".html"), nb.with_suffix(".noinput.html")
