@@ -36,12 +36,40 @@ def execute(template: Path, output: Path, parameters: dict, kernel: str = "pytho
     sys.modules.setdefault("pyarrow", None)  # type: ignore[arg-type]
     import papermill as pm
 
+    check_parameters(template, parameters)
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
         _run(pm, template, output, parameters, kernel)
     finally:
         if html and output.exists():
             html_copies(output)
+
+
+def declared_parameters(template: Path) -> list[str]:
+    """Names assigned in the template's cell tagged `parameters` (papermill's defaults)."""
+    import ast
+
+    nb = json.loads(Path(template).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            return [t.id for node in ast.parse(src).body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                    for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                    if isinstance(t, ast.Name)]
+    return []
+
+
+def check_parameters(template: Path, parameters: dict) -> None:
+    """Refuse parameters the template does not declare: papermill only warns, and the value is then
+    silently unused by the template's code (a default would run instead)."""
+    from wijkeffect.errors import WijkeffectError
+    from wijkeffect.paths import relative
+
+    declared = declared_parameters(template)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise WijkeffectError(f"{relative(Path(template))}: parameters {unknown} are not declared in its "
+                              f"`parameters` cell; expected some of {declared}")
 
 
 def failed_copy(output: Path, log: Path | None) -> Path | None:
