@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_pipeline import ROOT, run  # noqa: E402
+from bench_pipeline import PEAK_PROCESSES, ROOT, run  # noqa: E402
 
 
 def empty_notebook_seconds(work: Path) -> float:
@@ -67,6 +67,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load {load:.1f}; batch_cities={args.batch}")
     print(f"national end to end:   {wall:7.1f} s wall   (target <= 300 s)")
     print(f"peak memory, tree:     {peak / 2**30:7.2f} GiB  (target <= 3 GiB)")
+    for rss, label in PEAK_PROCESSES:
+        print(f"  at the peak, job: {rss / 2**30:5.2f} GiB  {label}")
     print(f"notebook jobs:         {len(notebooks):7d}")
     print("jobs run:              " + ", ".join(f"{r} {n}" for r, n in sorted(jobs.items())) + f" (log: {log})")
     print(f"fixed cost per notebook: {fixed:5.1f} s -> {len(notebooks) * fixed:.0f} s of CPU, "

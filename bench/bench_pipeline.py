@@ -23,8 +23,8 @@ PARTS = ["Snakefile", "Makefile", "tools", "workflow", "notebooks", "config", "d
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of pid and all its descendants, from /proc."""
+def _tree(pid: int) -> dict[int, int]:
+    """Resident bytes of pid itself and of each job under it (a child's whole subtree), from /proc."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for d in Path("/proc").iterdir():
@@ -37,16 +37,33 @@ def _tree_rss(pid: int) -> int:
             rss[int(d.name)] = int(fields[21]) * PAGE
         except (OSError, ValueError):
             continue
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        total += rss.get(p, 0)
-        stack.extend(children.get(p, []))
-    return total
+    out = {pid: rss.get(pid, 0)}
+    for child in children.get(pid, []):
+        total, stack = 0, [child]
+        while stack:
+            p = stack.pop()
+            total += rss.get(p, 0)
+            stack.extend(children.get(p, []))
+        out[child] = total
+    return out
+
+
+def _label(pid: int) -> str:
+    """A short name for a process: its command line without the interpreter, shortened."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    words = " ".join(a.decode(errors="replace") for a in args if a).split()
+    named = [w for w in words if "results/" in w or w.startswith("notebooks/")]
+    return " ".join(named[:3]) if named else " ".join(words[1:4])[:120]
+
+
+PEAK_PROCESSES: list[tuple[int, str]] = []  # the largest jobs (and Snakemake itself) at the last run's peak
 
 
 def run(workdir: Path, cores: str, extra: list[str] | None = None) -> tuple[float, int, str]:
-    """Wall seconds and peak tree RSS of one Snakemake run."""
+    """Wall seconds and peak tree RSS of one Snakemake run (its largest jobs then: PEAK_PROCESSES)."""
     env = {**os.environ, "WIJKEFFECT_ROOT": str(workdir)}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", cores, *(extra or [])], cwd=workdir,
@@ -56,7 +73,12 @@ def run(workdir: Path, cores: str, extra: list[str] | None = None) -> tuple[floa
     def sample() -> None:
         nonlocal peak
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid))
+            tree = _tree(proc.pid)
+            total = sum(tree.values())
+            if total > peak:
+                peak = total
+                top = sorted(tree.items(), key=lambda kv: -kv[1])[:4]
+                PEAK_PROCESSES[:] = [(r, _label(p)) for p, r in top]
             time.sleep(0.05)
 
     th = threading.Thread(target=sample)
