@@ -20,7 +20,8 @@ coefficients (reference period excluded), l_vec weights the post-period effects.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
+from functools import lru_cache
+from itertools import combinations, product
 
 import numpy as np
 import pandas as pd
@@ -86,75 +87,182 @@ def _sd_bias_map(num_pre: int, num_post: int) -> tuple[np.ndarray, np.ndarray]:
     return times.astype(float), d2
 
 
+class _SDProblem:
+    """The pieces of the Delta^SD FLCI that depend on sigma and l_vec only (not on betahat or M)."""
+
+    def __init__(self, sigma: np.ndarray, num_pre: int, num_post: int, lv: np.ndarray) -> None:
+        times, d2 = _sd_bias_map(num_pre, num_post)
+        k = self.k = num_pre
+        self.s_pre, self.s_pp = sigma[:k, :k], sigma[:k, k:] @ lv
+        self.var_post = float(lv @ sigma[k:, k:] @ lv)
+        self.t_pre, self.const_trend = times[:k], float(times[k:] @ lv)
+        self.c_pre, self.c_post = d2[:k].T, d2[k:].T @ lv  # c(v) = c_pre @ v + c_post
+        # smallest variance subject to trend invariance t_pre'v = -const_trend (a QP with one equality)
+        kkt = np.block([[2 * self.s_pre, self.t_pre[:, None]], [self.t_pre[None, :], np.zeros((1, 1))]])
+        self.v_min = np.linalg.lstsq(kkt, np.r_[-2 * self.s_pp, -self.const_trend], rcond=None)[0][:k]
+        self.h_min = np.sqrt(self.var(self.v_min))
+        self.v_bias = np.zeros(k)
+        self.v_bias[-1] = self.const_trend  # all weight on the last pre-period: the minimum-bias estimator
+        self.h0 = np.sqrt(self.var(self.v_bias))
+
+    def var(self, v: np.ndarray) -> float:
+        return float(v @ self.s_pre @ v + 2 * v @ self.s_pp + self.var_post)
+
+    def bias(self, v: np.ndarray) -> float:
+        return float(np.abs(self.c_pre @ v + self.c_post).sum())
+
+
+class _SlsqpFrontier:
+    """min ||c(v)||_1 s.t. sd(v) <= h by SLSQP, warm-started from the nearest h solved (the reference)."""
+
+    def __init__(self, pr: _SDProblem) -> None:
+        self.pr, self.solved = pr, {}
+
+    def __call__(self, h: float) -> tuple[float, np.ndarray]:
+        pr, k = self.pr, self.pr.k
+        start = pr.v_bias if not self.solved else self.solved[min(self.solved, key=lambda x: abs(x - h))]
+        c_pre, c_post, t_pre, s_pre, s_pp = pr.c_pre, pr.c_post, pr.t_pre, pr.s_pre, pr.s_pp
+        x0 = np.r_[start, np.abs(c_pre @ start + c_post)]
+        n_c = c_post.size
+        eye, h2 = np.eye(n_c), max(h * h, 1e-300)
+        cons = [  # analytic Jacobians: finite differences cost most of the time otherwise
+            {"type": "eq", "fun": lambda x: np.array([t_pre @ x[:k] + pr.const_trend]),
+             "jac": lambda x: np.r_[t_pre, np.zeros(n_c)][None, :]},
+            {"type": "ineq", "fun": lambda x: x[k:] - (c_pre @ x[:k] + c_post),
+             "jac": lambda x: np.hstack([-c_pre, eye])},
+            {"type": "ineq", "fun": lambda x: x[k:] + (c_pre @ x[:k] + c_post),
+             "jac": lambda x: np.hstack([c_pre, eye])},
+            {"type": "ineq", "fun": lambda x: np.array([(h * h - pr.var(x[:k])) / h2]),
+             "jac": lambda x: np.r_[-(2 * s_pre @ x[:k] + 2 * s_pp) / h2, np.zeros(n_c)][None, :]},
+        ]
+        res = minimize(lambda x: x[k:].sum(), x0, jac=lambda x: np.r_[np.zeros(k), np.ones(n_c)],
+                       constraints=cons, method="SLSQP", options={"maxiter": 500, "ftol": 1e-14})
+        v = res.x[:k]
+        self.solved[h] = v
+        return pr.bias(v), v
+
+
+class _ExactFrontier:
+    """min ||c(v)||_1 s.t. trend invariance and sd(v) <= h, exactly, for any h (does not depend on M).
+
+    The minimiser lies on a face of the l1 ball: some entries of c(v) are zero (set Z), the others have
+    fixed signs s. On the face, the objective is the linear s'c(v), whose minimum over the affine set
+    {trend invariance, c_Z(v) = 0} cut by the variance ellipsoid is v_p - sqrt(h^2 - q_min) w (v_p the
+    smallest-variance point, w the scaled direction P^-1 N'g). Every such point is feasible, so the
+    smallest l1 norm among the 3^K face solutions is the minimum. Faces are solved once per (sigma, l).
+    """
+
+    def __init__(self, pr: _SDProblem) -> None:
+        self.pr = pr
+        s_pre, k = pr.s_pre, pr.k
+        rows = np.flatnonzero(np.abs(pr.c_pre).sum(axis=1) > 0)  # entries of c(v) that depend on v
+        vps, qmins, ws = [], [], []
+        for nz in range(rows.size + 1):
+            for zset in combinations(rows, nz):
+                zs = list(zset)
+                e_mat = np.vstack([pr.t_pre[None, :], pr.c_pre[zs]])
+                e_rhs = np.r_[-pr.const_trend, -pr.c_post[zs]]
+                u, sv, vt = np.linalg.svd(e_mat)
+                rank = int((sv > 1e-10 * sv[0]).sum())
+                v0 = vt[:rank].T @ ((u[:, :rank].T @ e_rhs) / sv[:rank])
+                if np.abs(e_mat @ v0 - e_rhs).max() > 1e-9 * (1 + np.abs(e_rhs).max()):
+                    continue  # the face does not meet trend invariance
+                null = vt[rank:].T  # k x d
+                if null.shape[1]:
+                    p_mat = null.T @ s_pre @ null
+                    v_p = v0 - null @ np.linalg.solve(p_mat, null.T @ (s_pre @ v0 + pr.s_pp))
+                else:
+                    v_p = v0
+                free = [r for r in rows if r not in zset]
+                signs = np.array(list(product((-1.0, 1.0), repeat=len(free)))).reshape(-1, len(free))
+                g = signs @ pr.c_pre[free] if free else np.zeros((1, k))
+                if null.shape[1]:
+                    y = g @ null  # n_signs x d
+                    py = np.linalg.solve(p_mat, y.T).T
+                    norm = np.sqrt(np.maximum((y * py).sum(axis=1), 0))
+                    ok = norm > 1e-12 * (1 + np.abs(y).max())
+                    w = np.zeros((signs.shape[0], k))
+                    w[ok] = (py[ok] @ null.T) / norm[ok, None]
+                else:
+                    w = np.zeros((signs.shape[0], k))
+                q_min = pr.var(v_p)
+                vps.append(np.tile(v_p, (w.shape[0], 1)))
+                qmins.append(np.full(w.shape[0], q_min))
+                ws.append(w)
+        self.v_p, self.q_min, self.w = np.vstack(vps), np.concatenate(qmins), np.vstack(ws)
+
+    def __call__(self, h: float) -> tuple[float, np.ndarray]:
+        h2 = h * h
+        ok = self.q_min <= h2 * (1 + 1e-12)
+        tau = np.sqrt(np.maximum(h2 - self.q_min[ok], 0.0))
+        v = self.v_p[ok] - tau[:, None] * self.w[ok]
+        b = np.abs(v @ self.pr.c_pre.T + self.pr.c_post).sum(axis=1)
+        i = int(np.argmin(b))
+        return float(b[i]), v[i]
+
+
+@lru_cache(maxsize=32)
+def _sd_setup(sigma_bytes: bytes, num_pre: int, num_post: int, lv_bytes: bytes) -> tuple[_SDProblem, _ExactFrontier]:
+    """The FLCI's M-free set-up, cached: sensitivity() asks for ~40 M values per (sigma, l_vec)."""
+    k = num_pre + num_post
+    sigma = np.frombuffer(sigma_bytes, float).reshape(k, k)
+    pr = _SDProblem(sigma, num_pre, num_post, np.frombuffer(lv_bytes, float))
+    return pr, _ExactFrontier(pr)
+
+
+def _flci_search(pr: _SDProblem, frontier, b: np.ndarray, lv: np.ndarray, M: float, alpha: float
+                 ) -> tuple[float, float]:
+    """Minimise the half-length h * cv_alpha(M B(h) / h) over h in [h_min, h0], then centre the CI."""
+    k = pr.k
+    if M <= 0 or pr.h0 <= pr.h_min * (1 + 1e-9):
+        v_opt = pr.v_min if M <= 0 else pr.v_bias
+        half = folded_normal_quantile(1 - alpha, M * pr.bias(v_opt) / np.sqrt(pr.var(v_opt))) \
+            * np.sqrt(pr.var(v_opt))
+    else:
+        cache: dict[float, np.ndarray] = {}
+
+        def half_length(h: float) -> float:
+            bias, v = frontier(h)
+            cache[h] = v
+            sd = np.sqrt(pr.var(v))
+            return folded_normal_quantile(1 - alpha, M * bias / sd) * sd
+
+        opt = minimize_scalar(half_length, bounds=(pr.h_min, pr.h0), method="bounded",
+                              options={"xatol": 1e-4 * pr.h0})
+        # the bounded search does not evaluate the end points: take the best of the three
+        cands = {opt.x: opt.fun, pr.h0: half_length(pr.h0),
+                 pr.h_min * (1 + 1e-9): half_length(pr.h_min * (1 + 1e-9))}
+        h_best = min(cands, key=cands.get)
+        v_opt, half = cache[h_best], cands[h_best]
+    centre = float(lv @ b[k:] + v_opt @ b[:k])
+    return centre - half, centre + half
+
+
 def flci(betahat, sigma, num_pre: int, num_post: int, l_vec=None, M: float = 0.0, alpha: float = 0.05
          ) -> tuple[float, float]:
     """Optimal FLCI for l'tau_post under Delta^SD(M) (Rambachan & Roth 2023, section 4.1).
 
     The estimator is l'beta_post + v'beta_pre with v invariant to linear trends; its worst-case
     bias over Delta^SD(M) is M * ||c(v)||_1 (c: the weights on the second differences). For each
-    standard deviation h the bias is minimised subject to sd <= h; the half-length
-    h * cv_alpha(bias / h) is then minimised over h between the smallest sd and the sd of the
-    minimum-bias estimator, as in HonestDiD.
+    standard deviation h the bias is minimised subject to sd <= h (exactly, see _ExactFrontier);
+    the half-length h * cv_alpha(bias / h) is then minimised over h between the smallest sd and
+    the sd of the minimum-bias estimator, as in HonestDiD.
     """
     b, s = np.asarray(betahat, float), np.asarray(sigma, float)
     lv = _lvec(l_vec, num_post)
     _check(b, s, num_pre, num_post, lv)
-    times, d2 = _sd_bias_map(num_pre, num_post)
-    k = num_pre
-    s_pre, s_pp, var_post = s[:k, :k], s[:k, k:] @ lv, float(lv @ s[k:, k:] @ lv)
-    t_pre, const_trend = times[:k], float(times[k:] @ lv)
-    c_pre, c_post = d2[:k].T, d2[k:].T @ lv  # c(v) = c_pre @ v + c_post
+    pr, frontier = _sd_setup(np.ascontiguousarray(s).tobytes(), num_pre, num_post, lv.tobytes())
+    return _flci_search(pr, frontier, b, lv, M, alpha)
 
-    def var(v: np.ndarray) -> float:
-        return float(v @ s_pre @ v + 2 * v @ s_pp + var_post)
 
-    # smallest variance subject to trend invariance t_pre'v = -const_trend (a QP with one equality)
-    kkt = np.block([[2 * s_pre, t_pre[:, None]], [t_pre[None, :], np.zeros((1, 1))]])
-    v_min = np.linalg.lstsq(kkt, np.r_[-2 * s_pp, -const_trend], rcond=None)[0][:k]
-    h_min = np.sqrt(var(v_min))
-    v_bias = np.zeros(k)
-    v_bias[-1] = const_trend  # all weight on the last pre-period: the minimum-bias estimator
-    h0 = np.sqrt(var(v_bias))
-
-    def min_bias(h: float, start: np.ndarray) -> tuple[float, np.ndarray]:
-        x0 = np.r_[start, np.abs(c_pre @ start + c_post)]
-        n_c = c_post.size
-        eye, h2 = np.eye(n_c), max(h * h, 1e-300)
-        cons = [  # analytic Jacobians: finite differences cost most of the time otherwise
-            {"type": "eq", "fun": lambda x: np.array([t_pre @ x[:k] + const_trend]),
-             "jac": lambda x: np.r_[t_pre, np.zeros(n_c)][None, :]},
-            {"type": "ineq", "fun": lambda x: x[k:] - (c_pre @ x[:k] + c_post),
-             "jac": lambda x: np.hstack([-c_pre, eye])},
-            {"type": "ineq", "fun": lambda x: x[k:] + (c_pre @ x[:k] + c_post),
-             "jac": lambda x: np.hstack([c_pre, eye])},
-            {"type": "ineq", "fun": lambda x: np.array([(h * h - var(x[:k])) / h2]),
-             "jac": lambda x: np.r_[-(2 * s_pre @ x[:k] + 2 * s_pp) / h2, np.zeros(n_c)][None, :]},
-        ]
-        res = minimize(lambda x: x[k:].sum(), x0, jac=lambda x: np.r_[np.zeros(k), np.ones(n_c)],
-                       constraints=cons, method="SLSQP", options={"maxiter": 500, "ftol": 1e-14})
-        v = res.x[:k]
-        return float(np.abs(c_pre @ v + c_post).sum()), v
-
-    if M <= 0 or h0 <= h_min * (1 + 1e-9):
-        v_opt = v_min if M <= 0 else v_bias
-        half = folded_normal_quantile(1 - alpha, M * np.abs(c_pre @ v_opt + c_post).sum() / np.sqrt(var(v_opt))) \
-            * np.sqrt(var(v_opt))
-    else:
-        cache: dict[float, np.ndarray] = {}
-
-        def half_length(h: float) -> float:
-            bias, v = min_bias(h, v_bias if not cache else cache[min(cache, key=lambda x: abs(x - h))])
-            cache[h] = v
-            sd = np.sqrt(var(v))
-            return folded_normal_quantile(1 - alpha, M * bias / sd) * sd
-
-        opt = minimize_scalar(half_length, bounds=(h_min, h0), method="bounded", options={"xatol": 1e-4 * h0})
-        # the bounded search does not evaluate the end points: take the best of the three
-        cands = {opt.x: opt.fun, h0: half_length(h0), h_min * (1 + 1e-9): half_length(h_min * (1 + 1e-9))}
-        h_best = min(cands, key=cands.get)
-        v_opt, half = cache[h_best], cands[h_best]
-    centre = float(lv @ b[k:] + v_opt @ b[:k])
-    return centre - half, centre + half
+def _flci_reference(betahat, sigma, num_pre: int, num_post: int, l_vec=None, M: float = 0.0,
+                    alpha: float = 0.05) -> tuple[float, float]:
+    """flci with the min-bias problem solved by SLSQP for every h (the former implementation; for tests)."""
+    b, s = np.asarray(betahat, float), np.asarray(sigma, float)
+    lv = _lvec(l_vec, num_post)
+    _check(b, s, num_pre, num_post, lv)
+    pr = _SDProblem(s, num_pre, num_post, lv)
+    return _flci_search(pr, _SlsqpFrontier(pr), b, lv, M, alpha)
 
 
 # ---------------------------------------------------------------- relative magnitudes: ARP hybrid
