@@ -306,13 +306,12 @@ def _truncnorm_upper_quantile(p: float, lo: np.ndarray, hi: np.ndarray) -> np.nd
     lo, hi = np.broadcast_arrays(np.asarray(lo, float), np.asarray(hi, float))
     out = np.full(lo.shape, np.nan)
     flip = lo > 0  # work with upper tails when the interval lies right of 0
-    sf_lo, sf_hi = ndtr(-lo), ndtr(-hi)
-    cdf_lo, cdf_hi = ndtr(lo), ndtr(hi)
+    lo_r, hi_r, lo_l, hi_l = lo[flip], hi[flip], lo[~flip], hi[~flip]
+    sf_lo, sf_hi = ndtr(-lo_r), ndtr(-hi_r)
+    cdf_lo, cdf_hi = ndtr(lo_l), ndtr(hi_l)
     with np.errstate(invalid="ignore", divide="ignore"):
-        right = -ndtri(sf_lo - p * (sf_lo - sf_hi))
-        left = ndtri(cdf_lo + p * (cdf_hi - cdf_lo))
-    out[flip] = right[flip]
-    out[~flip] = left[~flip]
+        out[flip] = -ndtri(sf_lo - p * (sf_lo - sf_hi))
+        out[~flip] = ndtri(cdf_lo + p * (cdf_hi - cdf_lo))
     return np.clip(out, lo, hi)
 
 
@@ -386,15 +385,22 @@ def _lf_hybrid_accept(y0: np.ndarray, a1: np.ndarray, x: np.ndarray, sig: np.nda
     else:
         draws = rng.multivariate_normal(np.zeros(sd.size), sig, size=sims, method="eigh")
     lf_cv = _quantile((verts @ (-draws.T)).max(axis=0), 1 - kappa)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _hybrid_on_grid(verts, y0, a1, sig, grid, lf_cv, (alpha - kappa) / (1 - kappa))
+
+
+def _hybrid_on_grid(verts: np.ndarray, y0: np.ndarray, a1: np.ndarray, sig: np.ndarray, grid: np.ndarray,
+                    lf_cv: float, mod_size: float) -> np.ndarray:
+    """The hybrid test's acceptance on the grid given the dual vertices and the least-favourable critical value."""
     accept = np.zeros(grid.size, bool)
     # eta(theta) = max_v p_v - q_v theta is convex: eta <= lf_cv on an interval; evaluate the grid only
     # there (widened by two steps; the exact test below decides each point as before)
     p, q = verts @ y0, verts @ a1
     if ((q == 0) & (p > lf_cv)).any():
         return accept
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_lo = np.max((p - lf_cv) / q, where=q > 0, initial=-np.inf)
-        t_hi = np.min((p - lf_cv) / q, where=q < 0, initial=np.inf)
+    r = (p - lf_cv) / q
+    t_lo = r[q > 0].max(initial=-np.inf)
+    t_hi = r[q < 0].min(initial=np.inf)
     step = (grid[-1] - grid[0]) / max(grid.size - 1, 1)
     i0 = int(np.searchsorted(grid, t_lo - 2 * step))
     i1 = int(np.searchsorted(grid, t_hi + 2 * step, side="right"))
@@ -419,18 +425,16 @@ def _lf_hybrid_accept(y0: np.ndarray, a1: np.ndarray, x: np.ndarray, sig: np.nda
     sd_b = np.sqrt(np.maximum(var_b, 0))
     lam_b = lamb_v[best]
     lam_s = vals.T - eta[:, None] * (lam_b + 1.0)  # lambda_v's of y with the eta direction removed
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bound = -lam_s / lam_b
+    bound = -lam_s / lam_b
     vup = np.where(lam_b > 1e-10, bound, np.inf).min(axis=1)
     vlo = np.where(lam_b < -1e-10, bound, -np.inf).max(axis=1)
-    mod_size = (alpha - kappa) / (1 - kappa)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zlo, zup, stat = vlo / sd_b, np.minimum(vup, lf_cv) / sd_b, eta / sd_b
-    inside = (zlo <= stat) & (stat <= zup) & (sd_b > 0)
+    zlo, zup, stat = vlo / sd_b, np.minimum(vup, lf_cv) / sd_b, eta / sd_b
+    # the conditional test rejects only where stat > its critical value >= 0
+    test = (zlo <= stat) & (stat <= zup) & (sd_b > 0) & (stat > 0)
     reject = (sd_b <= 0) & (eta > 0)
-    if inside.any():
-        cval = np.maximum(0.0, _truncnorm_upper_quantile(1 - mod_size, zlo[inside], zup[inside]))
-        reject[inside] |= stat[inside] > cval
+    if test.any():
+        cval = np.maximum(0.0, _truncnorm_upper_quantile(1 - mod_size, zlo[test], zup[test]))
+        reject[test] |= stat[test] > cval
     accept[idx] = ~reject
     return accept
 
