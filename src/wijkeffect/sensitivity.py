@@ -25,7 +25,7 @@ from itertools import combinations, product
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq, minimize, minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
 from scipy.special import ndtr, ndtri
 
 from wijkeffect.errors import WijkeffectError
@@ -110,36 +110,6 @@ class _SDProblem:
 
     def bias(self, v: np.ndarray) -> float:
         return float(np.abs(self.c_pre @ v + self.c_post).sum())
-
-
-class _SlsqpFrontier:
-    """min ||c(v)||_1 s.t. sd(v) <= h by SLSQP, warm-started from the nearest h solved (the reference)."""
-
-    def __init__(self, pr: _SDProblem) -> None:
-        self.pr, self.solved = pr, {}
-
-    def __call__(self, h: float) -> tuple[float, np.ndarray]:
-        pr, k = self.pr, self.pr.k
-        start = pr.v_bias if not self.solved else self.solved[min(self.solved, key=lambda x: abs(x - h))]
-        c_pre, c_post, t_pre, s_pre, s_pp = pr.c_pre, pr.c_post, pr.t_pre, pr.s_pre, pr.s_pp
-        x0 = np.r_[start, np.abs(c_pre @ start + c_post)]
-        n_c = c_post.size
-        eye, h2 = np.eye(n_c), max(h * h, 1e-300)
-        cons = [  # analytic Jacobians: finite differences cost most of the time otherwise
-            {"type": "eq", "fun": lambda x: np.array([t_pre @ x[:k] + pr.const_trend]),
-             "jac": lambda x: np.r_[t_pre, np.zeros(n_c)][None, :]},
-            {"type": "ineq", "fun": lambda x: x[k:] - (c_pre @ x[:k] + c_post),
-             "jac": lambda x: np.hstack([-c_pre, eye])},
-            {"type": "ineq", "fun": lambda x: x[k:] + (c_pre @ x[:k] + c_post),
-             "jac": lambda x: np.hstack([c_pre, eye])},
-            {"type": "ineq", "fun": lambda x: np.array([(h * h - pr.var(x[:k])) / h2]),
-             "jac": lambda x: np.r_[-(2 * s_pre @ x[:k] + 2 * s_pp) / h2, np.zeros(n_c)][None, :]},
-        ]
-        res = minimize(lambda x: x[k:].sum(), x0, jac=lambda x: np.r_[np.zeros(k), np.ones(n_c)],
-                       constraints=cons, method="SLSQP", options={"maxiter": 500, "ftol": 1e-14})
-        v = res.x[:k]
-        self.solved[h] = v
-        return pr.bias(v), v
 
 
 class _ExactFrontier:
@@ -255,33 +225,7 @@ def flci(betahat, sigma, num_pre: int, num_post: int, l_vec=None, M: float = 0.0
     return _flci_search(pr, frontier, b, lv, M, alpha)
 
 
-def _flci_reference(betahat, sigma, num_pre: int, num_post: int, l_vec=None, M: float = 0.0,
-                    alpha: float = 0.05) -> tuple[float, float]:
-    """flci with the min-bias problem solved by SLSQP for every h (the former implementation; for tests)."""
-    b, s = np.asarray(betahat, float), np.asarray(sigma, float)
-    lv = _lvec(l_vec, num_post)
-    _check(b, s, num_pre, num_post, lv)
-    pr = _SDProblem(s, num_pre, num_post, lv)
-    return _flci_search(pr, _SlsqpFrontier(pr), b, lv, M, alpha)
-
-
 # ---------------------------------------------------------------- relative magnitudes: ARP hybrid
-
-def _rm_constraints(num_pre: int, num_post: int, mbar: float, s: int, positive: bool) -> np.ndarray:
-    """A with A delta <= 0 for Delta^RM(Mbar) when the largest pre-period first difference is at s, signed."""
-    n = num_pre + num_post
-    atilde = np.zeros((n, n + 1))
-    for r in range(n):
-        atilde[r, r:r + 2] = (-1.0, 1.0)
-    vmax = np.zeros(n + 1)
-    vmax[num_pre + s - 1:num_pre + s + 1] = (-1.0, 1.0)
-    if not positive:
-        vmax = -vmax
-    ub = np.vstack([np.tile(vmax, (num_pre, 1)), np.tile(mbar * vmax, (num_post, 1))])
-    a = np.vstack([atilde - ub, -atilde - ub])
-    a = a[(a * a).sum(axis=1) > 1e-10]
-    return np.delete(a, num_pre, axis=1)  # drop the reference period's column
-
 
 def _dual_vertices(w: np.ndarray) -> np.ndarray:
     """Vertices of {lambda >= 0, W'lambda = e1}: the dual of min eta s.t. y - X xi <= eta sd, W = [sd, X]."""
@@ -441,7 +385,8 @@ def _hybrid_on_grid(verts: np.ndarray, y0: np.ndarray, a1: np.ndarray, sig: np.n
 
 @lru_cache(maxsize=64)
 def _rm_post_rows(num_pre: int, num_post: int, s: int, positive: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(A0, A1) with A0 - Mbar * A1 the post-period rows of _rm_constraints(num_pre, num_post, Mbar, s, positive)."""
+    """(A0, A1): A0 - Mbar * A1 are the post-period rows of A (A delta <= 0 for Delta^RM(Mbar), the largest
+    pre-period first difference at s with sign positive); only these enter the test, as in HonestDiD."""
     n = num_pre + num_post
     atilde = np.zeros((n, n + 1))
     for r in range(n):
