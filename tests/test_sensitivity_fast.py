@@ -78,7 +78,7 @@ def test_exact_frontier_solves_min_bias(k_post):
         _, sig = _case(rng, 2, k_post)
         for lv in (np.eye(k_post)[0], np.full(k_post, 1 / k_post)):
             pr = S._SDProblem(sig, 2, k_post, lv)
-            front, slsqp = S._ExactFrontier(pr), R.SlsqpFrontier(pr)
+            front, slsqp = S._ExactFrontier(pr), S._SlsqpFrontier(pr)
             for h in np.linspace(pr.h_min * (1 + 1e-6), pr.h0, 9):
                 bias, v = front(h)
                 assert pr.t_pre @ v == pytest.approx(-pr.const_trend, abs=1e-10)
@@ -89,7 +89,7 @@ def test_exact_frontier_solves_min_bias(k_post):
     for k_pre in (3, 4, 5):
         _, sig = _case(rng, k_pre, 2)
         pr = S._SDProblem(sig, k_pre, 2, np.array([0.5, 0.5]))
-        front, slsqp = S._ExactFrontier(pr), R.SlsqpFrontier(pr)
+        front, slsqp = S._ExactFrontier(pr), S._SlsqpFrontier(pr)
         for h in np.linspace(pr.h_min * (1 + 1e-6), pr.h0, 7):
             bias, v = front(h)
             assert pr.var(v) <= h * h * (1 + 1e-10)
@@ -140,3 +140,15 @@ def test_demo_rows_match_reference(demo_panel, monkeypatch):
     for rn, ro in zip(new, old):
         for col in ("estimate", "std_error", "ci_low", "ci_high"):
             assert rn[col] == pytest.approx(ro[col], rel=1e-6, abs=1e-9, nan_ok=True), (rn["term"], col)
+
+
+def test_singular_pre_covariance_falls_back_to_slsqp():
+    # three pre-periods whose covariance has rank 2: no exact frontier, the FLCI is the former SLSQP one
+    rng = np.random.default_rng(16)
+    b = rng.normal(size=(5, 2))
+    sig = (b @ b.T + np.diag([0, 0, 0, 1.0, 1.0])) * 1e-3
+    beta = rng.multivariate_normal(np.zeros(5), sig)
+    sig_key = np.ascontiguousarray(sig).tobytes()
+    assert S._sd_setup(sig_key, 3, 2, np.eye(2)[0].tobytes())[1] is None
+    for m in (0.0, 0.01, 0.1):
+        assert S.flci(beta, sig, 3, 2, M=m) == R.flci_reference(beta, sig, 3, 2, M=m)

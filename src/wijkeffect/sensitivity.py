@@ -2,7 +2,9 @@
 
 Two restrictions on the post-period bias delta, given the pre-period coefficients:
 - smoothness Delta^SD(M): successive slopes of delta change by at most M per period; the CI is the
-  optimal fixed-length CI (FLCI) of an affine estimator, centred on l'beta_post + v'beta_pre;
+  optimal fixed-length CI (FLCI) of an affine estimator, centred on l'beta_post + v'beta_pre. The
+  min-bias frontier it searches (bias against sd) depends on sigma and l only, not on M or betahat:
+  it is solved exactly, face by face of the l1 ball, once per (sigma, l), and reused for every M;
 - relative magnitudes Delta^RM(Mbar): no post-period first difference of delta exceeds Mbar times
   the largest pre-period first difference; the CI inverts the conditional least-favourable hybrid
   test of Andrews, Roth and Pakes (ARP), over the same theta grid as R HonestDiD (1000 points over
@@ -25,7 +27,7 @@ from itertools import combinations, product
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq, minimize_scalar
+from scipy.optimize import brentq, minimize, minimize_scalar
 from scipy.special import ndtr, ndtri
 
 from wijkeffect.errors import WijkeffectError
@@ -112,6 +114,39 @@ class _SDProblem:
         return float(np.abs(self.c_pre @ v + self.c_post).sum())
 
 
+class _SlsqpFrontier:
+    """min ||c(v)||_1 s.t. trend invariance and sd(v) <= h by SLSQP, warm-started from the nearest h solved.
+
+    The former way for every FLCI; now the fallback where the exact frontier does not apply.
+    """
+
+    def __init__(self, pr: _SDProblem) -> None:
+        self.pr, self.solved = pr, {}
+
+    def __call__(self, h: float) -> tuple[float, np.ndarray]:
+        pr, k = self.pr, self.pr.k
+        start = pr.v_bias if not self.solved else self.solved[min(self.solved, key=lambda x: abs(x - h))]
+        c_pre, c_post, t_pre, s_pre, s_pp = pr.c_pre, pr.c_post, pr.t_pre, pr.s_pre, pr.s_pp
+        x0 = np.r_[start, np.abs(c_pre @ start + c_post)]
+        n_c = c_post.size
+        eye, h2 = np.eye(n_c), max(h * h, 1e-300)
+        cons = [  # analytic Jacobians: finite differences cost most of the time otherwise
+            {"type": "eq", "fun": lambda x: np.array([t_pre @ x[:k] + pr.const_trend]),
+             "jac": lambda x: np.r_[t_pre, np.zeros(n_c)][None, :]},
+            {"type": "ineq", "fun": lambda x: x[k:] - (c_pre @ x[:k] + c_post),
+             "jac": lambda x: np.hstack([-c_pre, eye])},
+            {"type": "ineq", "fun": lambda x: x[k:] + (c_pre @ x[:k] + c_post),
+             "jac": lambda x: np.hstack([c_pre, eye])},
+            {"type": "ineq", "fun": lambda x: np.array([(h * h - pr.var(x[:k])) / h2]),
+             "jac": lambda x: np.r_[-(2 * s_pre @ x[:k] + 2 * s_pp) / h2, np.zeros(n_c)][None, :]},
+        ]
+        res = minimize(lambda x: x[k:].sum(), x0, jac=lambda x: np.r_[np.zeros(k), np.ones(n_c)],
+                       constraints=cons, method="SLSQP", options={"maxiter": 500, "ftol": 1e-14})
+        v = res.x[:k]
+        self.solved[h] = v
+        return pr.bias(v), v
+
+
 class _ExactFrontier:
     """min ||c(v)||_1 s.t. trend invariance and sd(v) <= h, exactly, for any h (does not depend on M).
 
@@ -171,12 +206,23 @@ class _ExactFrontier:
         return float(b[i]), v[i]
 
 
+EXACT_MAX_PRE = 8  # 3^K faces: beyond this many pre-periods SLSQP is the cheaper way
+
+
 @lru_cache(maxsize=32)
-def _sd_setup(sigma_bytes: bytes, num_pre: int, num_post: int, lv_bytes: bytes) -> tuple[_SDProblem, _ExactFrontier]:
-    """The FLCI's M-free set-up, cached: sensitivity() asks for ~40 M values per (sigma, l_vec)."""
+def _sd_setup(sigma_bytes: bytes, num_pre: int, num_post: int, lv_bytes: bytes
+              ) -> tuple[_SDProblem, _ExactFrontier | None]:
+    """The FLCI's M-free set-up, cached: sensitivity() asks for ~40 M values per (sigma, l_vec).
+
+    No exact frontier (None: SLSQP) when the pre-period covariance is not positive definite (some
+    faces' variance would be flat in a direction) or there are more than EXACT_MAX_PRE pre-periods.
+    """
     k = num_pre + num_post
     sigma = np.frombuffer(sigma_bytes, float).reshape(k, k)
     pr = _SDProblem(sigma, num_pre, num_post, np.frombuffer(lv_bytes, float))
+    eig = np.linalg.eigvalsh((pr.s_pre + pr.s_pre.T) / 2)
+    if num_pre > EXACT_MAX_PRE or not eig[0] > 1e-10 * max(eig[-1], 0.0):
+        return pr, None
     return pr, _ExactFrontier(pr)
 
 
@@ -221,8 +267,8 @@ def flci(betahat, sigma, num_pre: int, num_post: int, l_vec=None, M: float = 0.0
     b, s = np.asarray(betahat, float), np.asarray(sigma, float)
     lv = _lvec(l_vec, num_post)
     _check(b, s, num_pre, num_post, lv)
-    pr, frontier = _sd_setup(np.ascontiguousarray(s).tobytes(), num_pre, num_post, lv.tobytes())
-    return _flci_search(pr, frontier, b, lv, M, alpha)
+    pr, exact = _sd_setup(np.ascontiguousarray(s).tobytes(), num_pre, num_post, lv.tobytes())
+    return _flci_search(pr, exact if exact is not None else _SlsqpFrontier(pr), b, lv, M, alpha)
 
 
 # ---------------------------------------------------------------- relative magnitudes: ARP hybrid

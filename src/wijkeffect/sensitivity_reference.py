@@ -9,40 +9,8 @@ them to solver tolerance (tests/test_sensitivity_fast.py, bench/bench_sensitivit
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
-
-from wijkeffect.sensitivity import (_check, _dual_vertices, _flci_search, _lvec, _SDProblem,
+from wijkeffect.sensitivity import (_check, _dual_vertices, _flci_search, _lvec, _SDProblem, _SlsqpFrontier,
                                     _truncnorm_upper_quantile)
-
-
-class SlsqpFrontier:
-    """min ||c(v)||_1 s.t. trend invariance and sd(v) <= h by SLSQP, warm-started from the nearest h solved."""
-
-    def __init__(self, pr: _SDProblem) -> None:
-        self.pr, self.solved = pr, {}
-
-    def __call__(self, h: float) -> tuple[float, np.ndarray]:
-        pr, k = self.pr, self.pr.k
-        start = pr.v_bias if not self.solved else self.solved[min(self.solved, key=lambda x: abs(x - h))]
-        c_pre, c_post, t_pre, s_pre, s_pp = pr.c_pre, pr.c_post, pr.t_pre, pr.s_pre, pr.s_pp
-        x0 = np.r_[start, np.abs(c_pre @ start + c_post)]
-        n_c = c_post.size
-        eye, h2 = np.eye(n_c), max(h * h, 1e-300)
-        cons = [  # analytic Jacobians: finite differences cost most of the time otherwise
-            {"type": "eq", "fun": lambda x: np.array([t_pre @ x[:k] + pr.const_trend]),
-             "jac": lambda x: np.r_[t_pre, np.zeros(n_c)][None, :]},
-            {"type": "ineq", "fun": lambda x: x[k:] - (c_pre @ x[:k] + c_post),
-             "jac": lambda x: np.hstack([-c_pre, eye])},
-            {"type": "ineq", "fun": lambda x: x[k:] + (c_pre @ x[:k] + c_post),
-             "jac": lambda x: np.hstack([c_pre, eye])},
-            {"type": "ineq", "fun": lambda x: np.array([(h * h - pr.var(x[:k])) / h2]),
-             "jac": lambda x: np.r_[-(2 * s_pre @ x[:k] + 2 * s_pp) / h2, np.zeros(n_c)][None, :]},
-        ]
-        res = minimize(lambda x: x[k:].sum(), x0, jac=lambda x: np.r_[np.zeros(k), np.ones(n_c)],
-                       constraints=cons, method="SLSQP", options={"maxiter": 500, "ftol": 1e-14})
-        v = res.x[:k]
-        self.solved[h] = v
-        return pr.bias(v), v
 
 
 def flci_reference(betahat, sigma, num_pre: int, num_post: int, l_vec=None, M: float = 0.0,
@@ -52,7 +20,7 @@ def flci_reference(betahat, sigma, num_pre: int, num_post: int, l_vec=None, M: f
     lv = _lvec(l_vec, num_post)
     _check(b, s, num_pre, num_post, lv)
     pr = _SDProblem(s, num_pre, num_post, lv)
-    return _flci_search(pr, SlsqpFrontier(pr), b, lv, M, alpha)
+    return _flci_search(pr, _SlsqpFrontier(pr), b, lv, M, alpha)
 
 
 def rm_constraints(num_pre: int, num_post: int, mbar: float, s: int, positive: bool) -> np.ndarray:
