@@ -199,6 +199,8 @@ class _ExactFrontier:
     def __call__(self, h: float) -> tuple[float, np.ndarray]:
         h2 = h * h
         ok = self.q_min <= h2 * (1 + 1e-12)
+        if not ok.any():  # h below the smallest sd (by rounding): the smallest-variance point
+            ok = self.q_min <= self.q_min.min() * (1 + 1e-12)
         tau = np.sqrt(np.maximum(h2 - self.q_min[ok], 0.0))
         v = self.v_p[ok] - tau[:, None] * self.w[ok]
         b = np.abs(v @ self.pr.c_pre.T + self.pr.c_post).sum(axis=1)
