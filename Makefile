@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_clean.py
 	$(BIN)/python bench/bench_models.py
+	$(BIN)/python bench/bench_sensitivity.py
 	$(BIN)/python bench/bench_recovery.py
 	$(BIN)/python bench/bench_power.py
 	$(BIN)/python bench/bench_referee.py

@@ -70,18 +70,30 @@ def write_respondents(resp: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     return paths
 
 
-def read_respondents(resp_dir: str | Path, city: str = "ALL") -> pd.DataFrame:
-    """A city's respondents (every city's for ALL) from the per-gemeente files (or one parquet file)."""
+#: linkage identifiers no model reads (never covariates): the estimate stage does not load them
+LINKAGE_ONLY = ("source", "respondent_id", "pc4", "pc6", "source_wijk_code", "source_indeling", "buurt_code")
+
+
+def read_respondents(resp_dir: str | Path, city: str = "ALL", drop: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A city's respondents (every city's for ALL) from the per-gemeente files (or one parquet file),
+    without the columns in drop (a national ALL job: 2.2 M rows, ~200 MB of identifiers)."""
+    import pyarrow.parquet as pq
+
     path = resolve(resp_dir)
+
+    def read(f: Path) -> pd.DataFrame:
+        cols = [c for c in pq.read_schema(f).names if c not in drop] if drop else None
+        return pd.read_parquet(f, columns=cols)
+
     if path.is_file():
-        return city_cells(pd.read_parquet(path), city)
+        return city_cells(read(path), city)
     files = sorted(path.glob("*.parquet")) if city == "ALL" else [path / f"{city}.parquet"]
     files = [f for f in files if f.exists()]
     if not files:
         from wijkeffect.errors import WijkeffectError
 
         raise WijkeffectError(f"{path}: no respondents for {city}; expected {city}.parquet from the panel stage")
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    return pd.concat([read(f) for f in files], ignore_index=True)
 
 
 def city_cells(cells: pd.DataFrame, city: str) -> pd.DataFrame:
@@ -117,7 +129,7 @@ def estimate(study: str, cities: list[str] | str, outcomes: list[str] | str, cel
     out = {}
     for city in cities:
         cells = city_cells(all_cells, city)
-        resp = read_respondents(respondents_dir, city) if needs_respondents(models, options) else None
+        resp = read_respondents(respondents_dir, city, LINKAGE_ONLY) if needs_respondents(models, options) else None
         for o in outcomes:
             out[(city, o)] = estimate_outcome(study, city, o, cells, resp, models, seed, options, inference, spec)
     pd.concat(out.values(), ignore_index=True).to_csv(_out(out_csv), index=False, lineterminator="\n",

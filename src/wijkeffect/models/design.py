@@ -49,6 +49,15 @@ def design(resp: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, list[
     return np.column_stack([resp["post"].to_numpy(float), x]), ["D", *names], ok
 
 
+def _xtvx(x: np.ndarray, v: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+    """X' diag(v) X in row blocks, so no n x k temporary is made for large n (one block up to `chunk` rows)."""
+    out = np.zeros((x.shape[1], x.shape[1]))
+    for i in range(0, len(v), chunk):
+        xs = x[i:i + chunk]
+        out += (xs * v[i:i + chunk, None]).T @ xs
+    return out
+
+
 def logit_fit(y: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, clusters: np.ndarray | None = None,
               tol: float = 1e-10, maxiter: int = 100, ssc: str = "g_only") -> tuple[np.ndarray, np.ndarray]:
     """Weighted logistic regression by Newton-Raphson; covariance: inverse Hessian, or a cluster sandwich.
@@ -62,7 +71,7 @@ def logit_fit(y: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, cluster
     for _ in range(maxiter):
         p = 1 / (1 + np.exp(-(x @ beta)))
         grad = x.T @ (w * (y - p))
-        hess = (x * (w * p * (1 - p))[:, None]).T @ x
+        hess = _xtvx(x, w * p * (1 - p))
         step = np.linalg.solve(hess, grad)
         beta += step
         if np.abs(step).max() < tol:
@@ -70,13 +79,13 @@ def logit_fit(y: np.ndarray, x: np.ndarray, w: np.ndarray | None = None, cluster
     else:
         raise WijkeffectError(f"logistic model did not converge in {maxiter} iterations (separation?)")
     p = 1 / (1 + np.exp(-(x @ beta)))
-    bread = np.linalg.inv((x * (w * p * (1 - p))[:, None]).T @ x)
+    bread = np.linalg.inv(_xtvx(x, w * p * (1 - p)))
     if clusters is None:
         return beta, bread
     cl = codes(clusters)
     g = int(cl.max()) + 1
-    scores = x * (w * (y - p))[:, None]
-    s = np.column_stack([np.bincount(cl, weights=scores[:, j], minlength=g) for j in range(x.shape[1])])
+    r = w * (y - p)
+    s = np.column_stack([np.bincount(cl, weights=x[:, j] * r, minlength=g) for j in range(x.shape[1])])
     n, k = len(y), x.shape[1]
     factor = g / (g - 1) * ((n - 1) / (n - k) if ssc == "fixest" else 1.0)
     return beta, factor * bread @ (s.T @ s) @ bread

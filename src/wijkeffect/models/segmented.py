@@ -20,7 +20,7 @@ import pandas as pd
 
 from wijkeffect.errors import WijkeffectError
 from wijkeffect.models.fe import check_ssc, codes
-from wijkeffect.models.design import design, logit_fit  # noqa: F401  (logit_fit re-exported)
+from wijkeffect.models.design import covariate_matrix, logit_fit  # noqa: F401  (logit_fit re-exported)
 from wijkeffect.models.api import check_clusters, cluster_counts
 from wijkeffect.models.inference import few_clusters as few
 from wijkeffect.models.tidy import Context, t_row
@@ -60,7 +60,12 @@ def segmented(resp: pd.DataFrame, ctx: Context, covariates: list[str] | None = N
               cluster: str = "wijk", ssc: str = "fixest", few_clusters: int = 10) -> list[dict]:
     """Per start group: slopes before/after, slope changes and their difference (log-odds and OR)."""
     covariates = list(covariates or [])
-    base = resp[resp[ctx.outcome].notna() & resp["interview_date"].notna()]
+    # only the rows and columns the fits use: a national ALL job's respondent frame has ~30 columns
+    cols = list(dict.fromkeys([ctx.outcome, "interview_date", "role", "group", "start", "weight", "wijk_code",
+                               "gemeente_code", *covariates]))
+    keep = resp[ctx.outcome].notna().to_numpy() & resp["interview_date"].notna().to_numpy() \
+        & resp["role"].isin(["treated", "control"]).to_numpy()
+    base = resp.loc[keep, cols]
     controls = base[base["role"] == "control"]
     rows: list[dict] = []
     starts = base.loc[base["role"] == "treated"].groupby("group", observed=True)["start"].min()
@@ -69,18 +74,19 @@ def segmented(resp: pd.DataFrame, ctx: Context, covariates: list[str] | None = N
     for group, start in starts.items():
         d = pd.concat([base[(base["role"] == "treated") & (base["group"] == group)], controls])
         t = half_year(d["interview_date"])
-        t0 = half_year(pd.Series([start]))[0]
+        t0 = half_year(pd.Series([start]))[0] - t.min()
         t = t - t.min()
-        t0 = t0 - half_year(d["interview_date"]).min()
         after = np.maximum(t - t0, 0)
         treated = (d["role"] == "treated").to_numpy(float)
-        cov_x, cov_names, ok = design(d.assign(post=0.0), covariates)
-        x = np.column_stack([np.ones(len(d)), treated, t, after, treated * t, treated * after, cov_x[:, 1:]])
-        d, x = d[ok], x[ok]
+        cov_x, _, ok = covariate_matrix(d, covariates)
+        x = np.column_stack([np.ones(len(d)), treated, t, after, treated * t, treated * after, cov_x])
+        del cov_x
+        if not ok.all():
+            d, x = d[ok], x[ok]
         y = d[ctx.outcome].to_numpy(float)
         w = d["weight"].to_numpy(float)
         w = w / w.mean()
-        cl = (d["wijk_code"] if cluster == "wijk" else d["gemeente_code"]).to_numpy()
+        cl = codes(d["wijk_code"] if cluster == "wijk" else d["gemeente_code"])  # no Python str per row
         nt, nc = cluster_counts(treated[ok] > 0, cl)
         check_clusters(nt, nc, cluster_column(cluster), f"{where(ctx)}, group {group}")
         if method == "gee":
@@ -98,7 +104,7 @@ def segmented(resp: pd.DataFrame, ctx: Context, covariates: list[str] | None = N
         else:
             raise WijkeffectError(f"segmented: method {method!r}; expected 'logit' or 'gee'")
         inference += few(nt, few_clusters)
-        g = int(pd.unique(cl).size)  # hash-based: np.unique sorts 10^6 strings (about 1 s each fit)
+        g = int(cl.max()) + 1
         common = dict(n_obs=len(d), n_wijken=d["wijk_code"].nunique(), n_clusters=g, inference=inference,
                       weights="survey (sampling weights, pseudo-likelihood)", covariates="+".join(covariates))
         rows += _rows(ctx, beta, vcov, str(group), g, common)
