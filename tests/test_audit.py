@@ -72,3 +72,24 @@ def test_audit_fails_on_an_absolute_path(clean_results, text):
     (clean_results / "provenance.csv").write_text(text)
     found = audit(clean_results)
     assert any("absolute path" in f.problem and "provenance.csv" in str(f.file) for f in found), found
+
+
+def test_find_absolute_equals_the_look_behind_pattern():
+    """The fast scan finds exactly what the one-pattern look-behind regex (its former form) finds."""
+    import base64
+    import random
+    import re
+
+    from wijkeffect.audit import find_absolute
+
+    reference = re.compile(r"""(?<![\w.:/~-])(/(?:home|Users|root|tmp|work|mnt|private|scratch|data|srv|opt|"""
+                           r"""var/folders)/[^\s"'<>),;]+|[A-Za-z]:\\(?:Users|Documents and Settings)\\[^\s"'<>]+)""")
+    rng = random.Random(7)
+    pieces = ["/home/ann/x.csv", "results/tmp/a.png", "x/home/a+/tmp/b", " /tmp/y", "(/work/z)", "C:\\Users\\bob\\f",
+              "D:\\Documents and Settings\\e", "a:/tmp/q", "~/tmp/r", "\"/data/s\"", "/var/folders/t/u", "/opt",
+              "=/srv/v", "-/mnt/w", "\n/Users/me/p;", "/root/", "//home/x/y"]
+    texts = ["".join(rng.choice(pieces + [" ", "+", "a"]) for _ in range(40)) for _ in range(300)]
+    texts.append(base64.b64encode(rng.randbytes(200_000)).decode() + " /tmp/after-base64")
+    for text in texts:
+        assert find_absolute(text) == reference.findall(text), text
+    assert find_absolute(texts[-1]) == ["/tmp/after-base64"]

