@@ -5,11 +5,14 @@ One panel per outcome, so an author gets the wijk's whole story in one double-co
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from wijkeffect.disclosure import suppress
 from wijkeffect.figures.style import CONTROL, DOUBLE_COLUMN, MM, SINGLE_COLUMN, TREATED, save_figure, style
@@ -28,11 +31,10 @@ def decimal_year(ts: pd.Timestamp) -> float:
     return ts.year + (ts.day_of_year - 1) / (366 if ts.is_leap_year else 365)
 
 
-def _panel(ax: plt.Axes, cells: pd.DataFrame, wijk: str, outcome: str, min_cell_n: int, language: str) -> None:
-    w = cells[(cells["outcome"] == outcome) & (cells["wijk_code"] == wijk)].sort_values("wave")
-    city, start = w["gemeente_code"].iloc[0], w["start"].iloc[0]
+def _panel(ax: plt.Axes, w: pd.DataFrame, ctl: pd.DataFrame, min_cell_n: int, language: str) -> None:
+    """One outcome's data on a cleared panel: w the wijk's cells (by wave), ctl its city's suppressed controls."""
+    start = w["start"].iloc[0]
     w = suppress(w, min_cell_n)
-    ctl = suppress(control_series(cells, city, outcome), min_cell_n)
     lo, hi = (ctl["mean"] - 1.96 * ctl["se"]).clip(0, 1), (ctl["mean"] + 1.96 * ctl["se"]).clip(0, 1)
     ax.fill_between(ctl["wave"], 100 * lo, 100 * hi, color=CONTROL, alpha=0.15, linewidth=0)
     ax.plot(ctl["wave"], 100 * ctl["mean"], "s-", color=CONTROL, label=label("control", language), ms=3)
@@ -58,44 +60,88 @@ def _panel(ax: plt.Axes, cells: pd.DataFrame, wijk: str, outcome: str, min_cell_
     waves = sorted(w["wave"].unique())
     ax.set_xticks(waves, [f"'{v % 100:02d}" for v in waves])
     ax.set_xlim(waves[0] - 0.6, waves[-1] + 0.6)
-    ax.set_title(label(outcome, language), fontsize=7)
-    ax.set_xlabel(label("wave", language))
+
+
+def _clear(ax: plt.Axes) -> None:
+    """Remove a panel's data artists, keeping the axes, its ticks (and their measured labels) and its titles."""
+    for container in list(ax.containers):
+        container.remove()
+    for artists in (ax.collections, ax.lines, ax.texts, ax.patches):
+        for artist in list(artists):
+            artist.remove()
+
+
+def _frame(outcomes: list[str], language: str, width: str) -> tuple[Figure, list[plt.Axes], float]:
+    """The figure all of a batch's wijken are drawn on: panels, axis labels, titles, the n note."""
+    if width == "single":
+        height = 18 + 50 * len(outcomes)  # mm (4 mm under the last x label for the n note)
+        fig = Figure(figsize=(SINGLE_COLUMN, height * MM))
+        axes = list(fig.subplots(len(outcomes), 1, squeeze=False)[:, 0])
+        fig.subplots_adjust(left=0.17, right=0.97, bottom=16 / height, top=1 - 16 / height, hspace=0.55)
+    else:
+        # 70 mm high: the n note sits under the x labels, not on the last panel's label
+        height = 70
+        fig = Figure(figsize=(DOUBLE_COLUMN, height * MM))
+        axes = list(fig.subplots(1, len(outcomes), squeeze=False)[0])
+        fig.subplots_adjust(left=0.085, right=0.99, bottom=0.205, top=0.81, wspace=0.25)
+    FigureCanvasAgg(fig)  # one canvas, so PNGs reuse its renderer
+    for ax, outcome in zip(axes, outcomes):
+        ax.set_title(label(outcome, language), fontsize=7)
+        ax.set_xlabel(label("wave", language))
+    for ax in axes if width == "single" else axes[:1]:
+        ax.set_ylabel(label("prevalence", language))
+    if width == "single":
+        for ax in axes[:-1]:
+            ax.set_xlabel("")
+    _suptitle(fig, "", width)
+    fig.text(0.99, 0.003, label("n_note", language), ha="right", va="bottom", fontsize=5.5, color="0.35")
+    return fig, axes, height
+
+
+def _suptitle(fig: Figure, title: str, width: str) -> None:
+    fig.suptitle(title, x=0.01, y=0.995, ha="left", va="top", fontsize=7.5 if width == "single" else 8)
+
+
+def wijk_trends(cells: pd.DataFrame, wijken: Iterable[tuple[str, str, str | Path]], outcomes: list[str],
+                min_cell_n: int, language: str = "en", width: str = "double") -> list[list[Path]]:
+    """Draw and save each (wijk, title, stem)'s trends, a panel per outcome; small cells are suppressed and marked.
+
+    width="double": panels side by side, 183 mm; "single": panels stacked, 89 mm wide. All wijken are drawn
+    on one figure (its data cleared between them; the city's control series computed once per outcome): a
+    file's bytes are those of the wijk drawn on a new figure, at less than half the cost.
+    """
+    cells = cells[cells["outcome"].isin(outcomes)]
+    by_wijk = {key: g.sort_values("wave") for key, g in cells.groupby(["outcome", "wijk_code"], sort=False)}
+    controls: dict[tuple[str, str], pd.DataFrame] = {}
+    paths = []
+    with style():
+        fig, axes, height = _frame(outcomes, language, width)
+        for wijk, title, stem in wijken:
+            for leg in list(fig.legends):
+                leg.remove()
+            for ax, outcome in zip(axes, outcomes):
+                w = by_wijk[(outcome, wijk)]
+                city = w["gemeente_code"].iloc[0]
+                if (city, outcome) not in controls:
+                    controls[(city, outcome)] = suppress(control_series(cells, city, outcome), min_cell_n)
+                _clear(ax)
+                _panel(ax, w, controls[(city, outcome)], min_cell_n, language)
+            handles = {}
+            for ax in axes:
+                for h, lab in zip(*ax.get_legend_handles_labels()):
+                    handles.setdefault(lab, h)
+            if width == "single":
+                fig.legend(list(handles.values()), list(handles.keys()), loc="upper left",
+                           bbox_to_anchor=(0.01, 1 - 6 / height), ncol=2, borderaxespad=0, fontsize=6)
+            else:
+                fig.legend(list(handles.values()), list(handles.keys()), loc="upper right",
+                           bbox_to_anchor=(0.99, 0.995), ncol=3, borderaxespad=0)
+            _suptitle(fig, title, width)
+            paths.append(save_figure(fig, stem))
+    return paths
 
 
 def wijk_trend(cells: pd.DataFrame, wijk: str, outcomes: list[str], min_cell_n: int, title: str,
                stem: str | Path, language: str = "en", width: str = "double") -> list[Path]:
-    """Draw and save one wijk's trends, a panel per outcome; small cells are suppressed and marked.
-
-    width="double": panels side by side, 183 mm; "single": panels stacked, 89 mm wide.
-    """
-    with style():
-        if width == "single":
-            height = 18 + 50 * len(outcomes)  # mm (4 mm under the last x label for the n note)
-            fig, grid = plt.subplots(len(outcomes), 1, figsize=(SINGLE_COLUMN, height * MM), squeeze=False)
-            fig.subplots_adjust(left=0.17, right=0.97, bottom=16 / height, top=1 - 16 / height, hspace=0.55)
-            axes = grid[:, 0]
-        else:
-            # 70 mm high: the n note sits under the x labels, not on the last panel's label
-            fig, grid = plt.subplots(1, len(outcomes), figsize=(DOUBLE_COLUMN, 70 * MM), squeeze=False)
-            fig.subplots_adjust(left=0.085, right=0.99, bottom=0.205, top=0.81, wspace=0.25)
-            axes = grid[0]
-        for ax, outcome in zip(axes, outcomes):
-            _panel(ax, cells, wijk, outcome, min_cell_n, language)
-        for ax in axes if width == "single" else axes[:1]:
-            ax.set_ylabel(label("prevalence", language))
-        if width == "single":
-            for ax in axes[:-1]:
-                ax.set_xlabel("")
-        handles = {}
-        for ax in axes:
-            for h, lab in zip(*ax.get_legend_handles_labels()):
-                handles.setdefault(lab, h)
-        if width == "single":
-            fig.legend(list(handles.values()), list(handles.keys()), loc="upper left",
-                       bbox_to_anchor=(0.01, 1 - 6 / height), ncol=2, borderaxespad=0, fontsize=6)
-        else:
-            fig.legend(list(handles.values()), list(handles.keys()), loc="upper right",
-                       bbox_to_anchor=(0.99, 0.995), ncol=3, borderaxespad=0)
-        fig.suptitle(title, x=0.01, y=0.995, ha="left", va="top", fontsize=7.5 if width == "single" else 8)
-        fig.text(0.99, 0.003, label("n_note", language), ha="right", va="bottom", fontsize=5.5, color="0.35")
-        return save_figure(fig, stem)
+    """Draw and save one wijk's trends (see wijk_trends, which draws a city's wijken faster)."""
+    return wijk_trends(cells, [(wijk, title, stem)], outcomes, min_cell_n, language, width)[0]
