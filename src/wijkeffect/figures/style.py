@@ -136,8 +136,9 @@ _TABLES: dict[tuple, dict] = {}  # font files -> their sfnt tables
 
 def _rc_state() -> tuple:
     """The rc settings that decide which font a text gets and how it is measured."""
-    rc = matplotlib.rcParams
-    return (*(tuple(v) if isinstance(v, list) else v for v in map(rc._get, _FONT_RC)), *map(rc._get, _TEXT_RC))
+    rc, get = matplotlib.rcParams, dict.__getitem__  # rcParams._get without the call
+    return (*[tuple(v) if type(v) is list else v for v in [get(rc, k) for k in _FONT_RC]],
+            *[get(rc, k) for k in _TEXT_RC])
 
 
 @contextmanager
@@ -252,14 +253,24 @@ PNG_COMPRESS_LEVEL = 3  # zlib level: files about the size matplotlib's were (le
 
 def _save_png(fig: plt.Figure, path: Path) -> None:
     """fig rendered by Agg (as savefig would), written by _write_png: the same pixels, a fifth of the encoding time."""
-    import io
-
     dpi = matplotlib.rcParams["savefig.dpi"]
     dpi = fig.dpi if dpi == "figure" else float(dpi)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="rgba", dpi=dpi)
+    sink = _Sink()
+    fig.savefig(sink, format="rgba", dpi=dpi)
     width, height = (int(v) for v in fig.get_size_inches() * dpi)  # as FigureCanvasAgg sizes its renderer
-    path.write_bytes(_write_png(buf.getbuffer(), width, height, dpi, _METADATA["png"]))
+    path.write_bytes(_write_png(sink.data, width, height, dpi, _METADATA["png"]))
+
+
+class _Sink:
+    """A file for savefig's raw RGBA output that keeps the renderer's buffer instead of copying it."""
+
+    data = memoryview(b"")
+
+    def write(self, data) -> None:
+        self.data = memoryview(data)
+
+    def seek(self, *args) -> int:  # matplotlib takes objects with seek for files
+        return 0
 
 
 def _write_png(rgba: memoryview, width: int, height: int, dpi: float, text: dict[str, str]) -> bytes:
@@ -274,14 +285,16 @@ def _write_png(rgba: memoryview, width: int, height: int, dpi: float, text: dict
 
     import numpy as np
 
-    px = np.frombuffer(rgba, np.uint8)
-    if px.size != width * height * 4:
-        raise ValueError(f"{px.size} bytes of pixels for a {width}x{height} RGBA image")
-    px = px.reshape(height, width, 4)
-    opaque = bool(px[:, :, 3].min() == 255)
+    from PIL import Image
+
+    if rgba.nbytes != width * height * 4:
+        raise ValueError(f"{rgba.nbytes} bytes of pixels for a {width}x{height} RGBA image")
+    opaque = bool(np.frombuffer(rgba, np.uint8)[3::4].min() == 255)
     channels = 3 if opaque else 4
+    px = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1).convert("RGB").tobytes() if opaque \
+        else rgba
     rows = np.zeros((height, 1 + width * channels), np.uint8)  # leading 0 in each row: filter type None
-    rows[:, 1:] = px[:, :, :channels].reshape(height, -1)
+    rows[:, 1:] = np.frombuffer(px, np.uint8).reshape(height, -1)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
