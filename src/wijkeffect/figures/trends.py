@@ -31,21 +31,29 @@ def decimal_year(ts: pd.Timestamp) -> float:
     return ts.year + (ts.day_of_year - 1) / (366 if ts.is_leap_year else 365)
 
 
-def _panel(ax: plt.Axes, w: pd.DataFrame, ctl: pd.DataFrame, min_cell_n: int, language: str) -> None:
-    """One outcome's data on a cleared panel: w the wijk's cells (by wave), ctl its city's suppressed controls."""
+def _control_arrays(ctl: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A city's suppressed control series as drawn: waves, 95% CI low and high (clipped to 0-1) and mean, in %."""
+    mean, se = ctl["mean"].to_numpy(float), ctl["se"].to_numpy(float)
+    lo, hi = np.clip(mean - 1.96 * se, 0, 1), np.clip(mean + 1.96 * se, 0, 1)
+    return ctl["wave"].to_numpy(), 100 * lo, 100 * hi, 100 * mean
+
+
+def _panel(ax: plt.Axes, w: pd.DataFrame, ctl: tuple, min_cell_n: int, language: str) -> None:
+    """One outcome's data on a cleared panel: w the wijk's suppressed cells by wave, ctl its city's _control_arrays."""
     start = w["start"].iloc[0]
-    w = suppress(w, min_cell_n)
-    lo, hi = (ctl["mean"] - 1.96 * ctl["se"]).clip(0, 1), (ctl["mean"] + 1.96 * ctl["se"]).clip(0, 1)
-    ax.fill_between(ctl["wave"], 100 * lo, 100 * hi, color=CONTROL, alpha=0.15, linewidth=0)
-    ax.plot(ctl["wave"], 100 * ctl["mean"], "s-", color=CONTROL, label=label("control", language), ms=3)
-    shown = w[~w["suppressed"]]
-    err = 100 * 1.96 * shown["se"]
-    ax.errorbar(shown["wave"], 100 * shown["mean"], yerr=[np.minimum(err, 100 * shown["mean"]), err],
+    cwave, clo, chi, cmean = ctl
+    ax.fill_between(cwave, clo, chi, color=CONTROL, alpha=0.15, linewidth=0)
+    ax.plot(cwave, cmean, "s-", color=CONTROL, label=label("control", language), ms=3)
+    small = w["suppressed"].to_numpy(bool)
+    wave, n = w["wave"].to_numpy(), w["n"].to_numpy()
+    mean, se = w["mean"].to_numpy(float)[~small], w["se"].to_numpy(float)[~small]
+    err = 100 * 1.96 * se
+    ax.errorbar(wave[~small], 100 * mean, yerr=[np.minimum(err, 100 * mean), err],
                 fmt="o-", color=TREATED, capsize=1.5, elinewidth=0.7, ms=3.5, label=label("treated_wijk", language))
-    if w["suppressed"].any():
-        ax.plot(w.loc[w["suppressed"], "wave"], np.zeros(int(w["suppressed"].sum())), "x", color="0.3",
+    if small.any():
+        ax.plot(wave[small], np.zeros(int(small.sum())), "x", color="0.3",
                 label=label("suppressed", language, n=min_cell_n))
-    top = np.nanmax(np.r_[100 * hi.to_numpy(), 100 * (shown["mean"] + 1.96 * shown["se"]).to_numpy(), 5])
+    top = np.nanmax(np.r_[chi, 100 * (mean + 1.96 * se), 5])
     top = min(100.0, top * 1.12 + 2)
     ax.set_ylim(-0.1 * top, top)  # room below zero for the row of n
     ax.axhline(0, color="0.85", linewidth=0.5, zorder=0)
@@ -54,10 +62,10 @@ def _panel(ax: plt.Axes, w: pd.DataFrame, ctl: pd.DataFrame, min_cell_n: int, la
         ax.annotate(f"{label('start', language)}\n{start:%Y-%m}", (decimal_year(start), 1.0),
                     xycoords=("data", "axes fraction"), xytext=(2, -1), textcoords="offset points",
                     ha="left", va="top", fontsize=5.5, color="0.3")
-    for wave, n in zip(w["wave"], w["n"]):  # n per point, along the bottom
-        ax.annotate(f"{int(n)}", (wave, 0), xycoords=("data", "axes fraction"), xytext=(0, 1.5),
+    for x, count in zip(wave, n):  # n per point, along the bottom
+        ax.annotate(f"{int(count)}", (x, 0), xycoords=("data", "axes fraction"), xytext=(0, 1.5),
                     textcoords="offset points", ha="center", va="bottom", fontsize=5, color="0.35")
-    waves = sorted(w["wave"].unique())
+    waves = sorted(np.unique(wave))
     ax.set_xticks(waves, [f"'{v % 100:02d}" for v in waves])
     ax.set_xlim(waves[0] - 0.6, waves[-1] + 0.6)
 
@@ -111,8 +119,9 @@ def wijk_trends(cells: pd.DataFrame, wijken: Iterable[tuple[str, str, str | Path
     file's bytes are those of the wijk drawn on a new figure, at less than half the cost.
     """
     cells = cells[cells["outcome"].isin(outcomes)]
-    by_wijk = {key: g.sort_values("wave") for key, g in cells.groupby(["outcome", "wijk_code"], sort=False)}
-    controls: dict[tuple[str, str], pd.DataFrame] = {}
+    shown = suppress(cells, min_cell_n)
+    by_wijk = {key: g.sort_values("wave") for key, g in shown.groupby(["outcome", "wijk_code"], sort=False)}
+    controls: dict[tuple[str, str], tuple] = {}
     paths = []
     with style():
         fig, axes, height = _frame(outcomes, language, width)
@@ -123,7 +132,8 @@ def wijk_trends(cells: pd.DataFrame, wijken: Iterable[tuple[str, str, str | Path
                 w = by_wijk[(outcome, wijk)]
                 city = w["gemeente_code"].iloc[0]
                 if (city, outcome) not in controls:
-                    controls[(city, outcome)] = suppress(control_series(cells, city, outcome), min_cell_n)
+                    controls[(city, outcome)] = _control_arrays(suppress(control_series(cells, city, outcome),
+                                                                         min_cell_n))
                 _clear(ax)
                 _panel(ax, w, controls[(city, outcome)], min_cell_n, language)
             handles = {}
