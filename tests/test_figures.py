@@ -135,8 +135,8 @@ def test_trend_figures_drawn_in_one_batch_are_those_drawn_alone(tmp_path, demo_p
 
 
 def test_shared_text_measurements_do_not_change_bytes(tmp_path, demo_panel):
-    """style() measures each text once per process (see style._shared_text): the files are those matplotlib
-    writes with its own per-renderer caches."""
+    """style() measures each text and subsets each PDF font once per process (see style._shared_text): the files
+    are those matplotlib writes with its own per-renderer caches."""
     from wijkeffect.figures.style import shared_text
     from wijkeffect.figures.trends import wijk_trend
 
@@ -144,8 +144,9 @@ def test_shared_text_measurements_do_not_change_bytes(tmp_path, demo_panel):
     out = {}
     for shared in (False, True):
         with shared_text(shared):
-            out[shared] = [_digests(wijk_trend(cells, w, ["smoker", "walking"], 10, "Wijk ≥ −1", tmp_path / f"{shared}{w}"))
-                           for w in ("WK990106", "WK990103")] + [_digests(_draw(tmp_path / f"d{shared}" / "fig"))]
+            out[shared] = [_digests(wijk_trend(cells, w, ["smoker", "walking"], 10, "Wijk ≥ −1",
+                                               tmp_path / f"{shared}{w}")) for w in ("WK990106", "WK990103")]
+            out[shared] += [_digests(_draw(tmp_path / f"d{shared}{i}" / "fig")) for i in range(2)]  # 2nd: subset reused
     assert out[False] == out[True]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from io import BytesIO
 from pathlib import Path
 from typing import Iterator
 
@@ -132,6 +133,7 @@ _RENDERERS = ("RendererAgg", "RendererPdf", "RendererSVG")  # whose text size is
 _METRICS: dict[tuple, tuple[float, float, float]] = {}  # (renderer class, dpi, text, font, rc) -> w, h, d
 _FONTS: dict[tuple, list] = {}  # (font properties, findfont's arguments, rc, fonts known) -> font files
 _TABLES: dict[tuple, dict] = {}  # font files -> their sfnt tables
+_SUBSETS: dict[tuple, tuple[bytes, dict]] = {}  # (font file, face, glyphs) -> the subset font's bytes, glyph map
 
 
 def _rc_state() -> tuple:
@@ -150,7 +152,8 @@ def _shared_text() -> Iterator[None]:
     font (findfont once per family) and decoded two of its sfnt tables again. Those were a third of a figure's
     drawing time. They are pure functions of what is in the keys here (the text, its font properties, the
     renderer's class and dpi, the font and text rc settings, the fonts registered), so the bytes do not change;
-    math and TeX text, and other renderers, take matplotlib's own path.
+    math and TeX text, and other renderers, take matplotlib's own path. A PDF's font subset (fontTools) is also
+    made once per font and set of glyphs (figures of one city and outcome share theirs).
     """
     global _active
     if not _shared or _active:  # off, or already on in an enclosing block
@@ -188,7 +191,24 @@ def _shared_text() -> Iterator[None]:
     def get_font(paths, *args, **kwargs):  # text.py reads only a font's sfnt tables with it
         return _Tables(get_font_before, tuple(paths), args, kwargs)
 
+    from matplotlib.backends import _backend_pdf_ps as pdf_ps
+
+    subset_before, as_file_before = pdf_ps.get_glyphs_subset, pdf_ps.font_as_file
+
+    @contextmanager
+    def glyphs_subset(fontfile, glyphs):
+        key = (str(fontfile), getattr(fontfile, "face_index", 0), frozenset(glyphs))
+        if key not in _SUBSETS:
+            with subset_before(fontfile, set(glyphs)) as sub:
+                _SUBSETS[key] = (as_file_before(sub.font).getvalue(), dict(sub.glyph_index_map))
+        data, glyph_map = _SUBSETS[key]
+        yield pdf_ps.SubsetResults(_SubsetFont(data), dict(glyph_map))
+
+    def font_as_file(font):
+        return BytesIO(font.data) if isinstance(font, _SubsetFont) else as_file_before(font)
+
     mtext._get_text_metrics_with_cache, mtext.get_font = metrics, get_font
+    pdf_ps.get_glyphs_subset, pdf_ps.font_as_file = glyphs_subset, font_as_file
     manager._find_fonts_by_props = find_fonts
     _active = True
     try:
@@ -196,7 +216,20 @@ def _shared_text() -> Iterator[None]:
     finally:
         _active = False
         mtext._get_text_metrics_with_cache, mtext.get_font = metrics_before, get_font_before
+        pdf_ps.get_glyphs_subset, pdf_ps.font_as_file = subset_before, as_file_before
         del manager._find_fonts_by_props  # the instance attribute: the class's method is seen again
+
+
+class _SubsetFont:
+    """A subset font as its saved bytes (what the PDF writer embeds); any other use opens it with fontTools."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __getattr__(self, name: str):
+        from fontTools.ttLib import TTFont
+
+        return getattr(TTFont(BytesIO(self.data)), name)
 
 
 class _Tables:
