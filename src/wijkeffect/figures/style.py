@@ -149,18 +149,22 @@ def _shared_text() -> Iterator[None]:
 
     matplotlib caches text sizes per renderer, and every savefig (each figure, each format) makes a new
     renderer, so every tick label was measured again in every file; each text's layout also looked up its
-    font (findfont once per family) and decoded two of its sfnt tables again. Those were a third of a figure's
-    drawing time. They are pure functions of what is in the keys here (the text, its font properties, the
+    font (findfont once per family) and decoded two of its sfnt tables again: together a quarter of a
+    figure's drawing time. They are pure functions of what is in the keys here (the text, its font properties, the
     renderer's class and dpi, the font and text rc settings, the fonts registered), so the bytes do not change;
     math and TeX text, and other renderers, take matplotlib's own path. A PDF's font subset (fontTools) is also
     made once per font and set of glyphs (figures of one city and outcome share theirs).
     """
     global _active
-    if not _shared or _active:  # off, or already on in an enclosing block
-        yield
-        return
     from matplotlib import font_manager
     from matplotlib import text as mtext
+    from matplotlib.backends import _backend_pdf_ps as pdf_ps
+
+    hooks = [(mtext, "_get_text_metrics_with_cache"), (mtext, "get_font"), (pdf_ps, "get_glyphs_subset"),
+             (font_manager.fontManager, "_find_fonts_by_props"), (pdf_ps, "font_as_file"), (pdf_ps, "SubsetResults")]
+    if not _shared or _active or not all(hasattr(m, name) for m, name in hooks):  # off, on already, other matplotlib
+        yield
+        return
 
     manager = font_manager.fontManager
     metrics_before, get_font_before = mtext._get_text_metrics_with_cache, mtext.get_font
@@ -191,14 +195,14 @@ def _shared_text() -> Iterator[None]:
     def get_font(paths, *args, **kwargs):  # text.py reads only a font's sfnt tables with it
         return _Tables(get_font_before, tuple(paths), args, kwargs)
 
-    from matplotlib.backends import _backend_pdf_ps as pdf_ps
-
     subset_before, as_file_before = pdf_ps.get_glyphs_subset, pdf_ps.font_as_file
 
     @contextmanager
     def glyphs_subset(fontfile, glyphs):
         key = (str(fontfile), getattr(fontfile, "face_index", 0), frozenset(glyphs))
         if key not in _SUBSETS:
+            if len(_SUBSETS) > 2000:  # ~20 KB each
+                _SUBSETS.clear()
             with subset_before(fontfile, set(glyphs)) as sub:
                 _SUBSETS[key] = (as_file_before(sub.font).getvalue(), dict(sub.glyph_index_map))
         data, glyph_map = _SUBSETS[key]
