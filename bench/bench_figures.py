@@ -98,6 +98,9 @@ def main() -> None:
     p.add_argument("--worker", help=argparse.SUPPRESS)
     a = p.parse_args()
     geometry = a.geometry if Path(a.geometry).exists() else ""
+    missing = [f for f in (a.cells, a.estimates) if not Path(f).exists()]
+    if missing:
+        sys.exit(f"bench_figures: {missing} not found: run the demo workflow first, or pass --cells/--estimates")
     if a.worker:
         print(json.dumps(_work(a.cells, a.estimates, geometry, a.city, Path(a.worker))))
         return
