@@ -88,3 +88,74 @@ def test_trend_figure_text_does_not_overlap(demo_panel, monkeypatch):
             for b, box_b in boxes[i + 1:]:
                 assert not box_a.overlaps(box_b), (width, a, b)
         plt.close(fig)
+
+
+def test_png_writer_gives_matplotlibs_pixels(tmp_path):
+    """save_figure's own PNG encoder decodes (PIL) to the pixels of matplotlib's PNG of the same figure, with its
+    300 dpi and metadata; RGB when opaque, RGBA (same pixels) when something is transparent."""
+    import numpy as np
+    from PIL import Image
+
+    for transparent in (False, True):
+        with style():
+            fig, ax = plt.subplots()
+            ax.plot([2005, 2007, 2009], [20.0, 22.5, 18.0], "o-", label="wijk ≥ 30")
+            ax.fill_between([2005, 2009], [10, 12], [25, 30], alpha=0.15)
+            ax.legend()
+            if transparent:
+                fig.patch.set_alpha(0.0)
+            ref = tmp_path / f"ref{transparent}.png"
+            fig.savefig(ref, format="png", metadata={"Software": "wijkeffect"})
+            ours = save_figure(fig, tmp_path / f"ours{transparent}", formats=("png",))[0]
+        a, b = Image.open(ref), Image.open(ours)
+        assert b.mode == ("RGBA" if transparent else "RGB") and a.size == b.size
+        assert np.array_equal(np.asarray(a.convert(b.mode)), np.asarray(b))
+        assert b.info["Software"] == "wijkeffect" and b.info["dpi"] == a.info["dpi"]
+        assert round(b.info["dpi"][0]) == 300
+
+
+def _digests(paths):
+    return {p.suffix: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+def test_trend_figures_drawn_in_one_batch_are_those_drawn_alone(tmp_path, demo_panel):
+    """wijk_trends draws a city's wijken on one reused figure: each file has the bytes of that wijk drawn alone
+    (nothing of the wijk before it is left), in both layouts."""
+    from wijkeffect.figures.trends import wijk_trend, wijk_trends
+
+    _, _, cells = demo_panel
+    wijken = ["WK990106", "WK990103"]
+    for width in ("double", "single"):
+        batch = wijk_trends(cells, [(w, f"{w} t", tmp_path / width / "batch" / w) for w in wijken],
+                            ["smoker", "walking"], 10, width=width)
+        for w, paths in zip(wijken, batch):
+            alone = wijk_trend(cells, w, ["smoker", "walking"], 10, f"{w} t", tmp_path / width / "alone" / w,
+                               width=width)
+            assert _digests(paths) == _digests(alone), (width, w)
+
+
+def test_shared_text_measurements_do_not_change_bytes(tmp_path, demo_panel):
+    """style() measures each text and subsets each PDF font once per process (see style._shared_text): the files
+    are those matplotlib writes with its own per-renderer caches."""
+    from wijkeffect.figures.style import shared_text
+    from wijkeffect.figures.trends import wijk_trend
+
+    _, _, cells = demo_panel
+    out = {}
+    for shared in (False, True):
+        with shared_text(shared):
+            out[shared] = [_digests(wijk_trend(cells, w, ["smoker", "walking"], 10, "Wijk ≥ −1",
+                                               tmp_path / f"{shared}{w}")) for w in ("WK990106", "WK990103")]
+            out[shared] += [_digests(_draw(tmp_path / f"d{shared}{i}" / "fig")) for i in range(2)]  # 2nd: subset reused
+    assert out[False] == out[True]
+
+
+def test_pdf_embeds_one_type42_subset(tmp_path):
+    """Characters past U+00FF (≥, the minus sign) share the one embedded subset of the font (ps.fonttype 42):
+    matplotlib's default split them into a second subset, fontTools' work twice per file."""
+    with style():
+        fig, ax = plt.subplots()
+        ax.plot([-1, 1], [-1, 1])
+        ax.set_title("walking ≥ 30 min/week")
+        pdf = save_figure(fig, tmp_path / "f", formats=("pdf",))[0].read_bytes()
+    assert pdf.count(b"/FontFile2") == 1 and pdf.count(b"/CIDFontType2") == 1
