@@ -246,17 +246,17 @@ def figures(study_file: str, cities: list[str] | str, cells_file: str, outcomes:
 
 def _city_figures(cells: pd.DataFrame, city: str, city_name: str, geo, outcomes: list[str], min_cell_n: int,
                   breaks: list[float], language: str, out_dir: Path, width: str) -> list[tuple[str, str, str, str]]:
-    from wijkeffect.figures.trends import wijk_trend
+    from wijkeffect.figures.trends import wijk_trends
 
     names = geo.set_index("wijk_code") if geo is not None else pd.DataFrame()
     rows = []
-    treated = sorted(cells.loc[cells["role"] == "treated", "wijk_code"].unique())
-    for wijk in treated:
+    jobs = []
+    for wijk in sorted(cells.loc[cells["role"] == "treated", "wijk_code"].unique()):
         wname = names.loc[wijk, "wijk_name"] if wijk in names.index and "wijk_name" in names else wijk
-        stem = out_dir / wijk / "trends"
-        for p in wijk_trend(cells, wijk, outcomes, min_cell_n, f"{wname} ({wijk}), {city_name}", stem,
-                            language, width):
-            rows.append(("wijk_trend", wijk, ",".join(outcomes), str(p)))
+        jobs.append((wijk, f"{wname} ({wijk}), {city_name}", out_dir / wijk / "trends"))
+    # one reused figure for all of the city's wijken (bytes as if each were drawn alone)
+    for (wijk, _, _), paths in zip(jobs, wijk_trends(cells, jobs, outcomes, min_cell_n, language, width)):
+        rows += [("wijk_trend", wijk, ",".join(outcomes), str(p)) for p in paths]
     if geo is None:
         rows.append(("note", "", ",".join(outcomes), NO_GEOMETRY))
     else:
