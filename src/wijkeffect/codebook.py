@@ -8,6 +8,7 @@ one file. See config/codebooks/demo/ for worked examples.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import yaml
 
 from wijkeffect.errors import WijkeffectError
 from wijkeffect.paths import ROOT, resolve, skip_unused_optional_imports
+from wijkeffect.yamlio import safe_load
 
 SCHEMA_DIR = ROOT / "workflow" / "schemas"
 
@@ -25,7 +27,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise WijkeffectError(f"{path}: file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise WijkeffectError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict):
@@ -33,13 +35,18 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def validate(data: dict[str, Any], schema_name: str, source: str | Path) -> None:
-    """Validate against a JSON schema in workflow/schemas; the error names the key path and file."""
+@lru_cache(maxsize=None)
+def _validator(schema_name: str):
+    """A validator per schema file, built once per process (a workflow validates every wave's codebook)."""
     skip_unused_optional_imports()
     import jsonschema
 
-    schema = yaml.safe_load((SCHEMA_DIR / schema_name).read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(safe_load((SCHEMA_DIR / schema_name).read_text(encoding="utf-8")))
+
+
+def validate(data: dict[str, Any], schema_name: str, source: str | Path) -> None:
+    """Validate against a JSON schema in workflow/schemas; the error names the key path and file."""
+    validator = _validator(schema_name)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         e = errors[0]

@@ -20,13 +20,14 @@ from typing import Any
 import yaml
 
 from wijkeffect.paths import ROOT
+from wijkeffect.yamlio import safe_load
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def load_schema(path: str | Path = SCHEMA) -> dict[str, Any]:
     """The config JSON schema (YAML)."""
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return safe_load(Path(path).read_text(encoding="utf-8"))
 
 
 def _types(schema: dict[str, Any]) -> set[str]:

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from wijkeffect.paths import relative, resolve
+from wijkeffect.yamlio import safe_load
 
 # Each stage imports what it needs inside the function: every stage runs in its own kernel, and
 # import time (linearmodels, geopandas, matplotlib, scipy) is most of a small notebook's run time.
@@ -395,28 +395,37 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
     and wave with small cells suppressed); draw the overview across cities, and the event-study and forest
     plots per city and outcome unless the estimate jobs drew them (figure_indexes: their index files,
     combined into figures/effects_index.csv); compare with the truth when given (synthetic data)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     from wijkeffect.models.tidy import RESULT_COLUMNS
     from wijkeffect.study import load_study
     from wijkeffect.tables import write_prevalence, write_tables
 
-    est = pd.concat([pd.read_csv(resolve(f), dtype={"covariates": str, "spec": str}, keep_default_na=False,
-                                 na_values=[""]) for f in inputs], ignore_index=True)[RESULT_COLUMNS]
-    est = adjust_across_outcomes(est)
-    est = est.sort_values(["spec", "city", "outcome", "model", "term", "inference"], kind="stable").reset_index(drop=True)
-    est.to_csv(_out(out_estimates), index=False, lineterminator="\n", float_format="%.10g")
-    names = _city_names(load_study(study_file)) if study_file else {}
-    write_tables(est, resolve(tables_dir), language, names=names)
-    mde = None
-    if cells_file:
-        cells = pd.read_parquet(resolve(cells_file))
-        write_prevalence(cells, resolve(tables_dir), min_cell_n, language)
-        if power_dir:
-            mde = power_outputs(cells, power_dir, language, formats)
-    if figures_dir and study_file:
-        from wijkeffect.figures.style import use_formats
+    cells = pd.read_parquet(resolve(cells_file)) if cells_file else None
+    # the power stage needs only the cells: it runs in a second process beside the tables and figures
+    # (this job is the run's serial tail); its files are the same whichever process writes them
+    pool = ProcessPoolExecutor(1, mp_context=get_context("fork")) if cells is not None and power_dir else None
+    power = pool.submit(power_outputs, cells, power_dir, language, formats) if pool else None
+    try:
+        est = pd.concat([pd.read_csv(resolve(f), dtype={"covariates": str, "spec": str}, keep_default_na=False,
+                                     na_values=[""]) for f in inputs], ignore_index=True)[RESULT_COLUMNS]
+        est = adjust_across_outcomes(est)
+        est = est.sort_values(["spec", "city", "outcome", "model", "term", "inference"], kind="stable").reset_index(drop=True)
+        est.to_csv(_out(out_estimates), index=False, lineterminator="\n", float_format="%.10g")
+        names = _city_names(load_study(study_file)) if study_file else {}
+        write_tables(est, resolve(tables_dir), language, names=names)
+        if cells is not None:
+            write_prevalence(cells, resolve(tables_dir), min_cell_n, language)
+        if figures_dir and study_file:
+            from wijkeffect.figures.style import use_formats
 
-        with use_formats(formats):
-            _summary_figures(est, study_file, resolve(figures_dir), language, workers, figure_indexes)
+            with use_formats(formats):
+                _summary_figures(est, study_file, resolve(figures_dir), language, workers, figure_indexes)
+        mde = power.result() if power else None
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     if first_page:
         from wijkeffect.verdict import write_first_page
 
@@ -426,7 +435,7 @@ def summary(inputs: list[str], out_estimates: str, tables_dir: str, language: st
                          model_based=study.spec.get("source") == "statline",
                          mde=None if mde is None else mde[mde["study_design"]].assign(city="ALL"))
     if truth_file and resolve(truth_file).exists():
-        truth = yaml.safe_load(resolve(truth_file).read_text())
+        truth = safe_load(resolve(truth_file).read_text())
         est = est.copy()
         est["truth"] = [truth.get(o) if c == "ALL" else truth.get("by_city", {}).get(c, {}).get(o)
                         for c, o in zip(est["city"], est["outcome"])]

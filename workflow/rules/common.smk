@@ -4,12 +4,11 @@ import shlex
 import sys
 from pathlib import Path
 
-import yaml
-
 from wijkeffect.codebook import load_codebook
 from wijkeffect.config import params_key, write_params
 from wijkeffect.errors import WijkeffectError
 from wijkeffect.paths import relative
+from wijkeffect.yamlio import safe_load
 from wijkeffect.study import load_study, validate_tables
 
 STUDY = load_study(config["study"])
@@ -89,7 +88,7 @@ def codebook_chain(path):
     """A codebook and every base it extends: editing any of them reruns the wave."""
     files, here = [str(path)], Path(path)
     while True:
-        data = yaml.safe_load(here.read_text(encoding="utf-8")) or {}
+        data = safe_load(here.read_text(encoding="utf-8")) or {}
         if "extends" not in data:
             return files
         here = (here.parent / str(data["extends"])).resolve()
