@@ -62,7 +62,10 @@ def raw_trend_frame(cells: pd.DataFrame, city: str, outcome: str, min_cell_n: in
 
 def raw_trends(cells: pd.DataFrame, city: str, outcome: str, min_cell_n: int = 10, language: str = "en"):
     """The raw trends figure as the PNG image the notebook shows."""
-    return _png(raw_trends_figure(cells, city, outcome, min_cell_n, language))
+    from wijkeffect.figures.style import style
+
+    with style():  # drawn and encoded with the style's shared text measurement and PNG writer
+        return _png(raw_trends_figure(cells, city, outcome, min_cell_n, language))
 
 
 def raw_trends_figure(cells: pd.DataFrame, city: str, outcome: str, min_cell_n: int = 10, language: str = "en"):
@@ -96,15 +99,14 @@ def raw_trends_figure(cells: pd.DataFrame, city: str, outcome: str, min_cell_n: 
 
 def _png(fig, dpi: int = 150):
     """A figure as a PNG image the notebook shows (figures are drawn with Agg: a bare Figure shows as text)."""
-    import io
-
     import matplotlib.pyplot as plt
     from IPython.display import Image
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "wijkeffect"})
+    from wijkeffect.figures.style import png_bytes
+
+    data = png_bytes(fig, dpi)
     plt.close(fig)
-    return Image(data=buf.getvalue(), format="png", width=420)
+    return Image(data=data, format="png", width=420)
 
 
 def pretrend_test(est: pd.DataFrame, city: str, outcome: str) -> pd.DataFrame:
