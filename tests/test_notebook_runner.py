@@ -77,3 +77,46 @@ def test_every_template_declares_parameters():
         tags = [c.get("metadata", {}).get("tags", []) for c in json.loads(nb.read_text())["cells"]]
         assert any("parameters" in t for t in tags), nb.name
         assert declared_parameters(nb), nb.name
+
+
+def _template(path: Path, body: str) -> Path:
+    v4 = nbformat.v4
+    params = v4.new_code_cell("x = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb = v4.new_notebook(cells=[params, v4.new_code_cell(body)],
+                         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_kernel_that_did_not_start_is_retried_once(tmp_path, monkeypatch, capsys):
+    """A kernel start that fails before any cell ran (two kernels drew the same port) is retried once."""
+    import wijkeffect.notebook as runner
+
+    real, calls = runner._run, []
+
+    def flaky(pm, template, output, parameters, kernel):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        real(pm, template, output, parameters, kernel)
+
+    monkeypatch.setattr(runner, "_run", flaky)
+    out = tmp_path / "out.ipynb"
+    runner.execute(_template(tmp_path / "t.ipynb", "y = x * 2\ny"), out, {"x": 21})
+    assert len(calls) == 2
+    assert "retrying once" in capsys.readouterr().err
+    cells = json.loads(out.read_text())["cells"]
+    assert any("42" in json.dumps(c.get("outputs", [])) for c in cells)
+
+
+def test_a_failing_cell_is_not_retried(tmp_path, monkeypatch):
+    """An error raised by the notebook's own code is the notebook's failure: no second run."""
+    import wijkeffect.notebook as runner
+
+    real, calls = runner._run, []
+    monkeypatch.setattr(runner, "_run", lambda *a: (calls.append(1), real(*a)))
+    with pytest.raises(Exception, match="boom"):
+        runner.execute(_template(tmp_path / "t.ipynb", "raise ValueError('boom')"), tmp_path / "o.ipynb", {})
+    assert len(calls) == 1
+    assert not runner.no_cell_ran(tmp_path / "o.ipynb")

@@ -72,7 +72,17 @@ def execute(template: Path, output: Path, parameters: dict, kernel: str = "pytho
     check_parameters(template, parameters)
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _run(pm, template, output, parameters, kernel)
+        try:
+            _run(pm, template, output, parameters, kernel)
+        except Exception as exc:  # noqa: BLE001 (re-raised unless the kernel never ran a cell)
+            if not no_cell_ran(output):
+                raise
+            # kernels started at the same moment can draw the same TCP port (jupyter_client picks ports,
+            # then the kernel binds them: snakemake/snakemake#3689, nteract/papermill#511); one retry
+            # with fresh ports, said in the log
+            print(f"wijkeffect: the kernel for {output.name} did not start ({error_summary(exc)}); "
+                  "retrying once", file=sys.stderr)
+            _run(pm, template, output, parameters, kernel)
     finally:
         if html and output.exists():
             html_copies(output)
@@ -103,6 +113,17 @@ def check_parameters(template: Path, parameters: dict) -> None:
     if unknown:
         raise WijkeffectError(f"{relative(Path(template))}: parameters {unknown} are not declared in its "
                               f"`parameters` cell; expected some of {declared}")
+
+
+def no_cell_ran(output: Path) -> bool:
+    """True when the executed notebook is missing or none of its code cells has run (kernel start failed)."""
+    if not output.exists():
+        return True
+    try:
+        cells = json.loads(output.read_text(encoding="utf-8"))["cells"]
+    except (ValueError, KeyError):
+        return True
+    return all(c.get("execution_count") is None for c in cells if c.get("cell_type") == "code")
 
 
 def failed_copy(output: Path, log: Path | None) -> Path | None:
