@@ -130,3 +130,24 @@ def test_provenance_names_files_relative_to_the_root(tmp_path, monkeypatch):
     (tmp_path / "data" / ".cache" / "x.bin").write_bytes(b"y")
     p = provenance({}, ["data"])
     assert list(p.loc[p["kind"] == "input sha256", "name"]) == ["data/cells.parquet"]
+
+
+def test_event_study_pretrend_label_sits_above_the_axes(demo_results, monkeypatch):  # noqa: F811
+    """The pre-trend p is drawn between the title and the axes, so no coefficient or CI can run under it
+    (inside the axes it sat on a tall lead's CI line)."""
+    import matplotlib.pyplot as plt
+
+    from wijkeffect.figures import effects
+
+    drawn = []
+    monkeypatch.setattr(effects, "save_figure", lambda fig, stem: drawn.append(fig) or [])
+    effects.event_plot(demo_results["estimates"], CITY, OUTCOME, "Title", "unused")
+    fig = drawn[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    [note] = [t for t in ax.texts if t.get_text().startswith("Pre-trend test p")]
+    box, axes_box, title_box = (t.get_window_extent(renderer) for t in (note, ax, ax.title))
+    assert box.y0 >= axes_box.y1  # above the data area
+    assert not box.overlaps(title_box) and title_box.y1 <= fig.bbox.y1  # under the title, which stays in the figure
+    plt.close(fig)

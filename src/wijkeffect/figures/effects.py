@@ -67,10 +67,11 @@ def event_plot(est: pd.DataFrame, city: str, outcome: str, title: str, stem: str
         ax.set_xticks(k["k"])
         ax.set_xlabel(label("event_time", language))
         ax.set_ylabel(label("effect_pp", language))
-        ax.set_title(f"{title}: {label(outcome, language)}", loc="left", fontsize=7.5)
+        # the pre-trend p is a line between the title and the axes: inside them it sat on tall lead CIs
+        ax.set_title(f"{title}: {label(outcome, language)}", loc="left", fontsize=7.5, pad=9 if len(pre) else 6)
         if len(pre):
-            ax.annotate(f"{label('pretrend_p', language)} {p_text(pre.iloc[0])}", (0.02, 0.96),
-                        xycoords="axes fraction", ha="left", va="top", fontsize=6)
+            ax.annotate(f"{label('pretrend_p', language)} {p_text(pre.iloc[0])}", (0.0, 1.0), xytext=(0, 2),
+                        xycoords="axes fraction", textcoords="offset points", ha="left", va="bottom", fontsize=6)
         return save_figure(fig, stem)
 
 
