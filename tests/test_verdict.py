@@ -86,6 +86,9 @@ def test_sensitivity_and_mde_when_present_and_silent_when_absent():
     v = verdict(_tidy(base, extra=[sens]), "smoker", mde=mde)
     assert "violations of parallel trends up to M = 0.5" in v.text
     assert "80% power is about 3.5 percentage points" in v.text and "underpowered" in v.facts["flags"]
+    # the power stage's table holds power as a proportion (0.8): the first page said "0% power"
+    v = verdict(_tidy(base, extra=[sens]), "smoker", mde=mde.assign(power=[0.8]))
+    assert "80% power is about 3.5 percentage points" in v.text
 
 
 def test_dutch():

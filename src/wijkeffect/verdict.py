@@ -74,7 +74,7 @@ def verdict(est: pd.DataFrame, outcome: str, city: str = "ALL", language: str = 
             mde: pd.DataFrame | None = None) -> Verdict:
     """The paragraph for one outcome (and city: ALL = pooled) from the tidy rows.
 
-    mde: optional table with columns city, outcome, mde (proportion) and optionally power (%); sensitivity
+    mde: optional table with columns city, outcome, mde (proportion) and optionally power (a proportion, as power.mde_table writes it, or %); sensitivity
     rows (model "sensitivity") are used when the table has them.
     """
     e = upgrade_tidy(est)
@@ -137,7 +137,8 @@ def verdict(est: pd.DataFrame, outcome: str, city: str = "ALL", language: str = 
             mde["outcome"] == outcome]
         if len(m) and pd.notna(m["mde"].iloc[0]):
             value = float(m["mde"].iloc[0])
-            power = int(m["power"].iloc[0]) if "power" in m and pd.notna(m["power"].iloc[0]) else 80
+            power = float(m["power"].iloc[0]) if "power" in m and pd.notna(m["power"].iloc[0]) else 80.0
+            power = round(100 * power if power <= 1 else power)  # power.mde_table holds a proportion (0.8)
             facts["mde"] = value
             text = label("v_mde", language, power=power, mde=_pp(abs(value)))
             if (h["estimate"].abs() < abs(value)).all():
