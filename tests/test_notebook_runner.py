@@ -95,28 +95,30 @@ def test_a_kernel_that_did_not_start_is_retried_once(tmp_path, monkeypatch, caps
 
     real, calls = runner._run, []
 
-    def flaky(pm, template, output, parameters, kernel):
+    def flaky(pm, template, output, parameters, kernel, engine_name):
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("Kernel died before replying to kernel_info")
-        real(pm, template, output, parameters, kernel)
+        real(pm, template, output, parameters, kernel, engine_name)
 
     monkeypatch.setattr(runner, "_run", flaky)
     out = tmp_path / "out.ipynb"
-    runner.execute(_template(tmp_path / "t.ipynb", "y = x * 2\ny"), out, {"x": 21})
+    runner.execute(_template(tmp_path / "t.ipynb", "y = x * 2\ny"), out, {"x": 21}, engine="kernel")
     assert len(calls) == 2
     assert "retrying once" in capsys.readouterr().err
     cells = json.loads(out.read_text())["cells"]
     assert any("42" in json.dumps(c.get("outputs", [])) for c in cells)
 
 
-def test_a_failing_cell_is_not_retried(tmp_path, monkeypatch):
+@pytest.mark.parametrize("engine", ["inprocess", "kernel"])
+def test_a_failing_cell_is_not_retried(tmp_path, monkeypatch, engine):
     """An error raised by the notebook's own code is the notebook's failure: no second run."""
     import wijkeffect.notebook as runner
 
     real, calls = runner._run, []
     monkeypatch.setattr(runner, "_run", lambda *a: (calls.append(1), real(*a)))
     with pytest.raises(Exception, match="boom"):
-        runner.execute(_template(tmp_path / "t.ipynb", "raise ValueError('boom')"), tmp_path / "o.ipynb", {})
+        runner.execute(_template(tmp_path / "t.ipynb", "raise ValueError('boom')"), tmp_path / "o.ipynb", {},
+                       engine=engine)
     assert len(calls) == 1
     assert not runner.no_cell_ran(tmp_path / "o.ipynb")

@@ -66,3 +66,37 @@ def test_bad_strata_is_named():
         randomization_ci(d, "mean", "n", reps=9, strata="stratum_x")
     with pytest.raises(WijkeffectError, match="varies within wijk"):
         randomization_inference(d, "mean", "n", 9, strata="wave")
+
+
+def test_each_draw_matches_a_panelols_fit_of_the_reassigned_paths():
+    """The draws are computed exactly from per-(wijk, path) sums; each must equal a weighted two-way FE
+    fit (linearmodels PanelOLS, entity and time effects) of y on the reassigned D paths, with
+    staggered paths, absent cells and unequal weights."""
+    from linearmodels.panel import PanelOLS
+
+    from wijkeffect.models.inference import _ri_draws
+
+    rng = np.random.default_rng(5)
+    d = _cells(rng, 0.05)
+    d.loc[(d["wijk_code"] == "WK001") & (d["wave"] >= 2001), "D"] = 1.0  # an earlier start
+    d = d.drop(index=[3, 17, 40]).reset_index(drop=True)  # absent wijk x wave cells
+    d["n"] = rng.integers(5, 60, len(d)).astype(float)
+    b0, by, bd = _ri_draws(d, "mean", "n", reps=12, seed=9, strata=None)
+
+    def fit(dcol: pd.Series, y: pd.Series) -> float:
+        frame = pd.DataFrame({"y": y, "x": dcol}).set_index(pd.MultiIndex.from_frame(d[["wijk_code", "wave"]]))
+        res = PanelOLS(frame["y"], frame[["x"]], entity_effects=True, time_effects=True,
+                       weights=d.set_index(["wijk_code", "wave"])["n"]).fit()
+        return float(res.params["x"])
+
+    paths = d.pivot(index="wijk_code", columns="wave", values="D")
+    units = paths.index.to_numpy()
+    draws = np.random.default_rng(9)  # the same permutation sequence
+    assert b0 == pytest.approx(fit(d["D"], d["mean"]), abs=1e-10)
+    for r in range(12):
+        perm = draws.permutation(units.size)
+        moved = paths.iloc[perm].set_axis(units)  # wijk u gets the path of wijk perm[u]
+        x = np.nan_to_num(moved.stack(future_stack=True).reindex(pd.MultiIndex.from_frame(d[["wijk_code", "wave"]])).to_numpy())
+        x = pd.Series(x, index=d.index)
+        assert by[r] == pytest.approx(fit(x, d["mean"]), abs=1e-10)
+        assert bd[r] == pytest.approx(fit(x, d["D"]), abs=1e-10)

@@ -5,6 +5,10 @@ one JSON object. It exists because papermill's CLI imports jsonschema's optional
 which costs about 1.3 s per notebook; with ~25 notebooks per run that is a third of the budget.
 A reviewer can run the same template with plain papermill and the parameters shown in its
 provenance cell.
+
+The cells run in this process's own IPython shell (`wijkeffect.inprocess`, a papermill engine),
+which writes the notebook a kernel would write, without a kernel's start-up; `--engine kernel`
+runs them on a python3 kernel as plain papermill does.
 """
 
 from __future__ import annotations
@@ -62,7 +66,12 @@ def html_copies(notebook: Path, fast: bool = True) -> list[Path]:
     return paths
 
 
-def execute(template: Path, output: Path, parameters: dict, kernel: str = "python3", html: bool = False) -> None:
+#: how the cells run: in this process's IPython shell (wijkeffect.inprocess), or on a kernel as papermill does
+ENGINES = ("inprocess", "kernel")
+
+
+def execute(template: Path, output: Path, parameters: dict, kernel: str = "python3", html: bool = False,
+            engine: str = "inprocess") -> None:
     """Run template with parameters; writes the executed notebook (and HTML copies) even when a cell fails."""
     skip_unused_optional_imports()
     # papermill imports pyarrow (0.2 s) only for its HDFS handler; this process reads no data (the kernel does)
@@ -70,19 +79,27 @@ def execute(template: Path, output: Path, parameters: dict, kernel: str = "pytho
     import papermill as pm
 
     check_parameters(template, parameters)
+    if engine not in ENGINES:
+        from wijkeffect.errors import WijkeffectError
+
+        raise WijkeffectError(f"notebook engine {engine!r} is not known; expected one of {list(ENGINES)}")
+    if engine == "inprocess":
+        from wijkeffect.inprocess import ENGINE as engine_name
+    else:
+        engine_name = None  # papermill's own: nbclient and a kernel
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
         try:
-            _run(pm, template, output, parameters, kernel)
+            _run(pm, template, output, parameters, kernel, engine_name)
         except Exception as exc:  # noqa: BLE001 (re-raised unless the kernel never ran a cell)
-            if not no_cell_ran(output):
+            if engine_name is not None or not no_cell_ran(output):
                 raise
             # kernels started at the same moment can draw the same TCP port (jupyter_client picks ports,
             # then the kernel binds them: snakemake/snakemake#3689, nteract/papermill#511); one retry
             # with fresh ports, said in the log
             print(f"wijkeffect: the kernel for {output.name} did not start ({error_summary(exc)}); "
                   "retrying once", file=sys.stderr)
-            _run(pm, template, output, parameters, kernel)
+            _run(pm, template, output, parameters, kernel, engine_name)
     finally:
         if html and output.exists():
             html_copies(output)
@@ -152,11 +169,11 @@ def error_summary(exc: BaseException) -> str:
     return f"{ename}{where}: {evalue}"
 
 
-def _run(pm, template: Path, output: Path, parameters: dict, kernel: str) -> None:
+def _run(pm, template: Path, output: Path, parameters: dict, kernel: str, engine_name: str | None) -> None:
     # shutdown_kernel="immediate": every output is collected by then; a graceful stop only adds 0.3 s
     pm.execute_notebook(str(template), str(output), parameters=parameters, kernel_name=kernel, cwd=str(ROOT),
                         progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-                        shutdown_kernel="immediate")
+                        shutdown_kernel="immediate", engine_name=engine_name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -165,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("output", type=Path)
     ap.add_argument("-p", "--parameters", default="{}", help="JSON object of parameters")
     ap.add_argument("-k", "--kernel", default="python3")
+    ap.add_argument("--engine", choices=ENGINES, default="inprocess",
+                    help="run the cells in this process (default) or on a kernel, as plain papermill does")
     ap.add_argument("--html", action="store_true", help="also write the HTML copies")
     ap.add_argument("--log", type=Path, help="write the run's messages here; a failure is also printed on stderr")
     args = ap.parse_args(argv)
@@ -176,9 +195,11 @@ def main(argv: list[str] | None = None) -> None:
 
             with open(args.log, "w", encoding="utf-8") as fh, contextlib.redirect_stdout(fh), \
                     contextlib.redirect_stderr(fh):
-                execute(args.template, args.output, json.loads(args.parameters), args.kernel, args.html)
+                execute(args.template, args.output, json.loads(args.parameters), args.kernel, args.html,
+                        args.engine)
         else:
-            execute(args.template, args.output, json.loads(args.parameters), args.kernel, args.html)
+            execute(args.template, args.output, json.loads(args.parameters), args.kernel, args.html,
+                        args.engine)
     except Exception as exc:
         from wijkeffect.paths import relative
 

@@ -11,5 +11,8 @@ rule estimate:
         p=estimate_params,
     log:
         f"logs/{STUDY.name}/estimate/{{city}}.log",
+    # the summary waits on every estimate job and nothing waits on figures but the end: estimates first,
+    # so the summary runs beside the last figures jobs instead of after them
+    priority: 10
     shell:
         "{NOTEBOOK} {input.nb} {output.nb} -p {params.p} --log {log}"

@@ -16,6 +16,7 @@ rule summary:
     params:
         p=summary_params,
     threads: 1  # the effect figures are drawn by the estimate jobs; 2 made it wait for a free core pair
+    priority: 10  # as the estimate jobs: before the figures jobs that are still waiting
     log:
         f"logs/{STUDY.name}/summary.log",
     shell:

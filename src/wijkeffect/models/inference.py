@@ -140,6 +140,42 @@ def wild_cluster_bootstrap(p: Partialled, reps: int = 9999, kind: str = "rademac
     return pval, bound(-1), bound(+1)
 
 
+def _twoway_grid(d: pd.DataFrame, cols: list[str], wcol: str) -> tuple[np.ndarray, list[np.ndarray], pd.Index]:
+    """Cells as a wijk x wave grid: weights W (0 where a cell is absent) and each column in cols."""
+    units = pd.Index(pd.unique(d["wijk_code"])).sort_values()
+    waves = np.sort(pd.unique(d["wave"]))
+    u = units.get_indexer(d["wijk_code"])
+    t = np.searchsorted(waves, d["wave"].to_numpy())
+    shape = (units.size, waves.size)
+    w = np.zeros(shape)
+    np.add.at(w, (u, t), d[wcol].to_numpy(float))
+    grids = []
+    for c in cols:
+        g = np.zeros(shape)
+        g[u, t] = d[c].to_numpy(float)
+        grids.append(g)
+    return w, grids, units
+
+
+class _TwoWay:
+    """Exact weighted wijk + wave residualisation on a grid: within-wijk demeaning, then the wave
+    dummies (themselves within-demeaned) partialled out by least squares (Frisch-Waugh-Lovell)."""
+
+    def __init__(self, w: np.ndarray):
+        self.w = w
+        self.sw = w.sum(axis=1)
+        self.sw[self.sw == 0] = 1.0
+        n_t = w.shape[1]
+        # Z[:, :, s]: the within-wijk demeaned dummy of wave s (s >= 1; wave 0 is the reference)
+        self.z = np.eye(n_t)[None, :, 1:] - (w / self.sw[:, None])[:, 1:][:, None, :]
+        self.ginv = np.linalg.pinv(np.einsum("ut,uts,utr->sr", w, self.z, self.z))
+
+    def residual(self, g: np.ndarray) -> np.ndarray:
+        q = g - ((self.w * g).sum(axis=1) / self.sw)[:, None]
+        gamma = self.ginv @ np.einsum("ut,uts,ut->s", self.w, self.z, q)
+        return q - self.z @ gamma
+
+
 def _ri_draws(d: pd.DataFrame, ycol: str, wcol: str, reps: int, seed: int, strata: str | None
               ) -> tuple[float, np.ndarray, np.ndarray]:
     """(b, b*_y, b*_D): the estimate, and per draw the reassigned-path coefficient on y and on the actual D.
@@ -147,14 +183,15 @@ def _ri_draws(d: pd.DataFrame, ycol: str, wcol: str, reps: int, seed: int, strat
     Both are linear in the outcome, so the draws under any sharp null y - tau0 D follow as
     b*_y - tau0 b*_D without refitting. With strata (a column constant within wijk, e.g.
     gemeente_code), paths are permuted only among wijken of the same stratum.
+
+    A draw gives wijk u the path of wijk perm[u]. Since the wijk and wave effects are linear
+    projections, every draw's coefficient is a sum over wijken of per-(wijk, distinct path) terms,
+    computed once, exactly (no iteration): x*'W x* after the wave effects = sum_u E[u, k] - f' G^-1 f
+    with f = sum_u F[u, k, :], and x*'W y~ = sum_u C[u, k], for k the path wijk u receives.
     """
     rng = np.random.default_rng(seed)
-    fac = [codes(d["wijk_code"]), codes(d["wave"])]
-    w = d[wcol].to_numpy(float)
-    y = demean(d[ycol].to_numpy(float), fac, w)[:, 0]
-    dt = demean(d["D"].to_numpy(float), fac, w)[:, 0]
-    paths = d.pivot(index="wijk_code", columns="wave", values="D")
-    wijk_idx, wave_pos = fac
+    w, (y, dd), units = _twoway_grid(d, [ycol, "D"], wcol)
+    paths = d.pivot(index="wijk_code", columns="wave", values="D").reindex(units)
     groups = None
     if strata is not None:
         if strata not in d:
@@ -164,28 +201,43 @@ def _ri_draws(d: pd.DataFrame, ycol: str, wcol: str, reps: int, seed: int, strat
         if (per_wijk > 1).any():
             raise WijkeffectError(f"randomisation inference: strata column {strata!r} varies within wijk "
                                   f"{per_wijk[per_wijk > 1].index[0]}; expected one stratum per wijk")
-        lab = d.groupby("wijk_code")[strata].first().reindex(paths.index)
+        lab = d.groupby("wijk_code")[strata].first().reindex(units)
         groups = [np.flatnonzero((lab == g).to_numpy()) for g in pd.unique(lab)]
+    dm = np.nan_to_num(paths.to_numpy(float))
+    distinct, kind = np.unique(dm, axis=0, return_inverse=True)  # K distinct paths; wijk j has path kind[j]
+    kind = kind.reshape(-1)
+    tw = _TwoWay(w)
+    wy, wd = w * tw.residual(y), w * tw.residual(dd)
+    a = w @ distinct.T  # (n_u, K): sum_t W[u,t] P_k[t]
+    e = (w @ (distinct * distinct).T) - a * a / tw.sw[:, None]  # within-wijk x'Wx of wijk u under path k
+    c_y, c_d = wy @ distinct.T, wd @ distinct.T  # x'W y~, x'W D~ (y~, D~ are orthogonal to wijk dummies)
+    # F[u, k, s] = Z_s' W (within-demeaned path k on wijk u) = W[u,s] (P_k[s] - a[u,k] / sw[u])
+    f = w[:, None, 1:] * (distinct[None, :, 1:] - (a / tw.sw[:, None])[:, :, None])
+    rows = np.arange(units.size)
 
-    def coefs(dmat: np.ndarray) -> tuple[float, float]:
-        x = np.nan_to_num(dmat[wijk_idx, wave_pos])
-        xt = demean(x, fac, w)[:, 0]
-        sxx = (w * xt * xt).sum()
-        if sxx <= 0:
-            return np.nan, np.nan
-        return float((w * xt * y).sum() / sxx), float((w * xt * dt).sum() / sxx)
+    def coefs(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """k: (draws, n_u) the path each wijk receives per draw."""
+        fs = f[rows, k].sum(axis=1)  # (draws, S)
+        sxx = e[rows, k].sum(axis=1) - np.einsum("rs,sq,rq->r", fs, tw.ginv, fs)
+        scale = np.maximum(e[rows, k].sum(axis=1), 1e-300)
+        bad = sxx <= 1e-12 * scale
+        sxx = np.where(bad, np.nan, sxx)
+        return c_y[rows, k].sum(axis=1) / sxx, c_d[rows, k].sum(axis=1) / sxx
 
-    dm = paths.to_numpy(float)
-    b0 = coefs(dm)[0]
-    by, bd = np.empty(reps), np.empty(reps)
+    b0 = float(coefs(kind[None, :])[0][0])
+    perms = np.empty((reps, units.size), dtype=np.int64)
     for r in range(reps):
         if groups is None:
-            perm = rng.permutation(dm.shape[0])
+            perms[r] = rng.permutation(units.size)
         else:
-            perm = np.arange(dm.shape[0])
+            perm = np.arange(units.size)
             for g in groups:
                 perm[g] = g[rng.permutation(g.size)]
-        by[r], bd[r] = coefs(dm[perm])
+            perms[r] = perm
+    by, bd = np.empty(reps), np.empty(reps)
+    for start in range(0, reps, 256):  # blocks bound the (draws, n_u, S) gather
+        sl = slice(start, start + 256)
+        by[sl], bd[sl] = coefs(kind[perms[sl]])
     return b0, by, bd
 
 
