@@ -122,3 +122,31 @@ def test_a_failing_cell_is_not_retried(tmp_path, monkeypatch, engine):
                        engine=engine)
     assert len(calls) == 1
     assert not runner.no_cell_ran(tmp_path / "o.ipynb")
+
+
+def test_html_index_reuses_copies_by_content_not_time(tmp_path):
+    """A job's own copies are reused; a notebook whose content changed gets new ones even when its copies
+    look newer (Snakemake resets output times after a job, so times cannot tell)."""
+    import os
+
+    from wijkeffect.notebook import copies_current, html_index
+
+    nb = _notebook(tmp_path / "nb.ipynb")
+    full, bare = html_copies(nb)
+    assert copies_current(nb)
+    before = full.read_bytes()
+    html_index([nb], tmp_path / "index.html")
+    assert full.read_bytes() == before  # reused
+    assert 'href="nb.html"' in (tmp_path / "index.html").read_text()
+    changed = nbformat.read(nb, as_version=4)
+    changed.cells[0].source = "# Estimates, rerun"
+    nbformat.write(changed, nb)
+    future = nb.stat().st_mtime + 60
+    os.utime(full, (future, future))
+    os.utime(bare, (future, future))
+    assert not copies_current(nb)
+    html_index([nb], tmp_path / "index.html")
+    assert "Estimates, rerun" in full.read_text() and "Estimates, rerun" in bare.read_text()
+    assert copies_current(nb)
+    bare.unlink()
+    assert not copies_current(nb)

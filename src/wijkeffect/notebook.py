@@ -47,8 +47,31 @@ class _Accessible:
         return self._html
 
 
+def _stamp(notebook: Path) -> str:
+    """The last line of an HTML copy: which executed notebook (by content) it was made from."""
+    import hashlib
+
+    return f"<!-- executed notebook sha256 {hashlib.sha256(notebook.read_bytes()).hexdigest()} -->\n"
+
+
+def copies_current(notebook: Path) -> bool:
+    """True when both HTML copies exist and were made from this notebook's current content (a content
+    check: Snakemake resets a job's output times after it ends, so times cannot tell)."""
+    stamp = _stamp(notebook).encode()
+    for path in (notebook.with_suffix(".html"), notebook.with_suffix(".noinput.html")):
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(max(path.stat().st_size - len(stamp), 0))
+                if fh.read() != stamp:
+                    return False
+        except OSError:
+            return False
+    return True
+
+
 def html_copies(notebook: Path, fast: bool = True) -> list[Path]:
-    """NAME.html (everything) and NAME.noinput.html (outputs only) beside an executed notebook."""
+    """NAME.html (everything) and NAME.noinput.html (outputs only) beside an executed notebook, each ending
+    with the notebook's content hash (`copies_current`)."""
     import contextlib
     from unittest import mock
 
@@ -57,12 +80,14 @@ def html_copies(notebook: Path, fast: bool = True) -> list[Path]:
     from nbconvert.exporters import html as nbconvert_html
 
     nb = nbformat.read(notebook, as_version=4)
+    stamp = _stamp(notebook)
     paths = [notebook.with_suffix(".html"), notebook.with_suffix(".noinput.html")]
     patch = mock.patch.object(nbconvert_html, "BeautifulSoup", _Accessible) \
         if fast and hasattr(nbconvert_html, "BeautifulSoup") else contextlib.nullcontext()
     with patch:
         for path, exporter in zip(paths, (HTMLExporter(), HTMLExporter(exclude_input=True))):
-            path.write_text(exporter.from_notebook_node(nb)[0], encoding="utf-8")
+            page = exporter.from_notebook_node(nb)[0]
+            path.write_text(page + ("" if page.endswith("\n") else "\n") + stamp, encoding="utf-8")
     return paths
 
 
@@ -216,13 +241,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def html_index(notebooks: list[Path], out: Path) -> Path:
-    """HTML copies of every executed notebook and an index page linking them; a copy newer than its
-    notebook (e.g. made by `--html`, or by an earlier index run) is reused, not converted again."""
+    """HTML copies of every executed notebook and an index page linking them; copies made from the
+    notebook's current content (by its job's `--html`, or an earlier index run) are reused."""
     rows = []
     for nb in sorted(notebooks):
         full, bare = nb.with_suffix(".html"), nb.with_suffix(".noinput.html")
-        mtime = nb.stat().st_mtime_ns
-        if not (full.exists() and bare.exists() and min(full.stat().st_mtime_ns, bare.stat().st_mtime_ns) >= mtime):
+        if not copies_current(nb):
             full, bare = html_copies(nb)
         rows.append(f'<tr><td>{nb.relative_to(out.parent)}</td><td><a href="{full.relative_to(out.parent)}">'
                     f'with code</a></td><td><a href="{bare.relative_to(out.parent)}">outputs only</a></td></tr>')

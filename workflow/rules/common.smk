@@ -22,7 +22,8 @@ RES = f"results/{STUDY.name}"
 PROC = f"data/processed/{STUDY.name}"
 PARAMS = f"{PROC}/params"
 PYTHON = sys.executable
-NOTEBOOK = f"{PYTHON} -m wijkeffect.notebook"
+# --html: each job writes its notebook's HTML copies (0.3 s), so a stage's notebooks_html only links them
+NOTEBOOK = f"{PYTHON} -m wijkeffect.notebook --html"
 FIRST_PAGE = f"{RES}/report/first_page.html"
 # the report's first page (workflow/report/workflow.rst) includes it, once the summary has written it
 config["report_first_page"] = FIRST_PAGE if Path(FIRST_PAGE).exists() else "workflow/report/no_verdict.html"
