@@ -2,8 +2,8 @@
 `make demo` cold and no-op, and the demo sweep (config/sweep.yaml) after the demo and from scratch.
 
 Runs in a throwaway copy of the project so the checkout's results/ stay as they are. Prints wall
-seconds, the peak resident memory of the whole process tree (Snakemake, papermill, kernels), and
-the largest single process. Usage: `.venv/bin/python bench/bench_pipeline.py [--cores N]`.
+seconds, the peak memory (PSS) of the whole process tree (Snakemake, its jobs, the fork server and the
+jobs it forked), and the largest single process. Usage: `.venv/bin/python bench/bench_pipeline.py [--cores N]`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,24 @@ PARTS = ["Snakefile", "Makefile", "tools", "workflow", "notebooks", "config", "d
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+def _memory(pid: int, rss_pages: int) -> int:
+    """Proportional set size of a process (shared pages split between the processes sharing them: jobs
+    forked by the fork server share its imports), from /proc/PID/smaps_rollup; else its resident size."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return rss_pages * PAGE
+
+
 def _tree(pid: int) -> dict[int, int]:
-    """Resident bytes of pid itself and of each job under it (a child's whole subtree), from /proc."""
+    """Memory (PSS) of pid itself and of each job under it (a child's whole subtree), from /proc; the
+    fork server's jobs (wijkeffect.forkserver) count as the run's jobs, the server itself as one."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    servers = []
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
@@ -34,16 +48,20 @@ def _tree(pid: int) -> dict[int, int]:
             stat = (d / "stat").read_text()
             fields = stat[stat.rindex(")") + 2:].split()
             children.setdefault(int(fields[1]), []).append(int(d.name))
-            rss[int(d.name)] = int(fields[21]) * PAGE
+            rss[int(d.name)] = int(fields[21])
+            if _cmdline_has(d, b"wijkeffect.forkserver"):
+                servers.append(int(d.name))
         except (OSError, ValueError):
             continue
-    out = {pid: rss.get(pid, 0)}
-    for child in children.get(pid, []):
+    out = {pid: _memory(pid, rss.get(pid, 0))}
+    for child in [c for c in children.get(pid, []) if c not in servers] + servers + \
+            [c for s in servers for c in children.get(s, [])]:
         total, stack = 0, [child]
         while stack:
             p = stack.pop()
-            total += rss.get(p, 0)
-            stack.extend(children.get(p, []))
+            total += _memory(p, rss.get(p, 0))
+            if p not in servers:
+                stack.extend(c for c in children.get(p, []) if c not in servers)
         out[child] = total
     return out
 
@@ -59,11 +77,36 @@ def _label(pid: int) -> str:
     return " ".join(named[:3]) if named else " ".join(words[1:4])[:120]
 
 
+def stop_fork_servers() -> None:
+    """End every fork server (wijkeffect.forkserver) and wait, so the next run starts as a fresh clone's
+    does: its first jobs run in their own processes while a new server imports."""
+    import signal
+
+    pids = [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit() and _cmdline_has(d, b"wijkeffect.forkserver")]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    end = time.monotonic() + 10
+    while time.monotonic() < end and any(Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.1)
+
+
+def _cmdline_has(d: Path, needle: bytes) -> bool:
+    try:
+        return needle in (d / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 PEAK_PROCESSES: list[tuple[int, str]] = []  # the largest jobs (and Snakemake itself) at the last run's peak
 
 
 def run(workdir: Path, cores: str, extra: list[str] | None = None) -> tuple[float, int, str]:
-    """Wall seconds and peak tree RSS of one Snakemake run (its largest jobs then: PEAK_PROCESSES)."""
+    """Wall seconds and peak tree memory of one Snakemake run (its largest jobs then: PEAK_PROCESSES), with
+    no fork server running when it starts."""
+    stop_fork_servers()
     env = {**os.environ, "WIJKEFFECT_ROOT": str(workdir)}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", cores, *(extra or [])], cwd=workdir,
@@ -94,6 +137,7 @@ def run(workdir: Path, cores: str, extra: list[str] | None = None) -> tuple[floa
 def make_demo(workdir: Path) -> float:
     """Wall seconds of `make demo` (workflow and report) in workdir, with the project's installed venv."""
     venv = ROOT / ".venv"
+    stop_fork_servers()
     t0 = time.perf_counter()
     subprocess.run(["make", "demo", f"VENV={venv}", "-o", f"{venv}/.installed"], cwd=workdir, check=True,
                    env={**os.environ, "WIJKEFFECT_ROOT": str(workdir)}, capture_output=True)
@@ -124,6 +168,7 @@ def main() -> None:
         shutil.rmtree(work / "data" / "processed")
         sweep_cold, sweep_peak, _ = run(work, args.cores, ["-q", "--configfile", "config/sweep.yaml"])
         n_specs = sum(1 for _ in (work / "results" / "demo" / "sweep").glob("*/estimates"))
+        stop_fork_servers()
         print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; snakemake --cores {args.cores}; "
               f"{n_nb} notebooks executed")
         print(f"cold run (results removed):   {cold:6.1f} s wall")

@@ -1,0 +1,271 @@
+"""A warm process that forks notebook jobs, so a run pays the jobs' imports once instead of once per job.
+
+Every notebook job is a fresh Python process, and before its first cell does any work it imports
+papermill, IPython, pandas, scipy, matplotlib, geopandas, linearmodels and the package: 1.5-3 s
+of CPU per job, about a third of the demo's CPU. The first job of a run starts this server
+beside itself (and runs its own notebook as usual); the server imports all that once and
+listens on a Unix socket. Each later job's runner (`python -m wijkeffect.notebook`) connects,
+hands over its arguments, working directory, environment and its stdin/stdout/stderr, and the
+server forks a child that runs the job exactly as the runner would, with the same outputs.
+The runner waits for the child's exit status and exits with it; SIGINT/SIGTERM (Snakemake
+cancelling the job) are passed on to the child.
+
+A server serves one project root, interpreter, environment and version of the code: the
+socket's name is a hash of them (`server_key`), so an edited module or another environment
+starts a fresh server and the old one exits after `IDLE_SECONDS` without a job. It is not used
+under SLURM (each job there is the scheduler's own) or with WIJKEFFECT_FORKSERVER=0. When
+anything about the server fails, the job runs in its own process as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+from pathlib import Path
+
+#: True in a job forked by the server (its runner must not ask a server again)
+IN_CHILD = False
+IDLE_SECONDS = float(os.environ.get("WIJKEFFECT_FORKSERVER_IDLE", "30"))
+#: jobs running at once beyond which a runner is told to run its job itself
+MAX_CHILDREN = 4 * (os.cpu_count() or 1)
+#: environment variables that change what an import does: a server only serves jobs that agree on them
+IMPORT_ENV = ("PYTHONPATH", "PYTHONHASHSEED", "PYTHONSAFEPATH", "MPLBACKEND", "MPLCONFIGDIR", "HOME", "LANG",
+              "LC_ALL", "TZ", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VIRTUAL_ENV")
+#: what the server imports before it serves (each job's imports, in one process)
+PRELOAD = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "scipy.stats", "scipy.optimize", "matplotlib.pyplot",
+           "geopandas", "linearmodels", "great_tables", "papermill", "nbformat", "nbconvert", "IPython",
+           "wijkeffect.notebook", "wijkeffect.inprocess", "wijkeffect.stages", "wijkeffect.review",
+           "wijkeffect.figures.style", "wijkeffect.figures.trends", "wijkeffect.figures.maps",
+           "wijkeffect.figures.effects", "wijkeffect.figures.sensitivity", "wijkeffect.models.api",
+           "wijkeffect.provenance", "wijkeffect.tables", "wijkeffect.clean", "wijkeffect.panel")
+
+
+def enabled() -> bool:
+    return os.environ.get("WIJKEFFECT_FORKSERVER", "1") != "0" and "SLURM_JOB_ID" not in os.environ
+
+
+def server_key() -> str:
+    """Hash of what the server's imports depend on: interpreter, project root, the package's files,
+    the installed packages (site-packages' directory times) and the import-relevant environment."""
+    import sysconfig
+
+    from wijkeffect.paths import ROOT
+
+    h = hashlib.sha256(f"{sys.executable}\0{ROOT}\0{os.getuid()}".encode())
+    pkg = Path(__file__).parent
+    for p in sorted(pkg.rglob("*.py")):
+        st = p.stat()
+        h.update(f"{p.relative_to(pkg)}:{st.st_mtime_ns}:{st.st_size}\0".encode())
+    for key in ("purelib", "platlib"):
+        site = Path(sysconfig.get_paths()[key])
+        if site.exists():
+            h.update(f"{site.stat().st_mtime_ns}\0".encode())
+    h.update(json.dumps({k: os.environ.get(k) for k in IMPORT_ENV}, sort_keys=True).encode())
+    return h.hexdigest()[:20]
+
+
+def socket_path(key: str | None = None) -> Path:
+    import tempfile
+
+    base = Path(tempfile.gettempdir()) / f"wijkeffect-forkserver-{os.getuid()}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    return base / f"{key or server_key()}.sock"
+
+
+def _send(sock: socket.socket, payload: dict, fds: list[int]) -> None:
+    data = json.dumps(payload).encode()
+    socket.send_fds(sock, [struct.pack("!I", len(data)) + data], fds)
+
+
+def _receive(sock: socket.socket) -> tuple[dict, list[int]]:
+    msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
+    (size,) = struct.unpack("!I", msg[:4])
+    data = msg[4:]
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("the runner closed the connection")
+        data += chunk
+    return json.loads(data), fds
+
+
+# ---------------------------------------------------------------------------------------------- client
+
+
+def run_remote(argv: list[str]) -> int | None:
+    """Run `python -m wijkeffect.notebook argv` in a child of the server: its exit status, or None when
+    there is no server to ask (one is then started for the next jobs, and the caller runs the job itself)."""
+    if not enabled():
+        return None
+    try:
+        path = socket_path()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(str(path))
+    except OSError:
+        start_server()
+        return None
+    try:
+        _send(sock, {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}, [0, 1, 2])
+        reader = sock.makefile("r", encoding="utf-8")
+        first = reader.readline()
+    except OSError:
+        return None
+    if not first.startswith("pid "):
+        return None  # the server refused or went away before forking: run it here
+    child = int(first.split()[1])
+
+    def forward(signum, _frame) -> None:
+        try:
+            os.kill(child, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, forward)
+    last = reader.readline()
+    if last.startswith("exit "):
+        return int(last.split()[1])
+    print(f"wijkeffect: the notebook job's process (pid {child}) ended without an exit status "
+          "(killed, or crashed in native code)", file=sys.stderr)
+    return 1
+
+
+def start_server() -> None:
+    """Start the server for this key in the background (its own session, no terminal); never waits."""
+    import subprocess
+
+    try:
+        subprocess.Popen([sys.executable, "-m", "wijkeffect.forkserver", server_key()], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                         close_fds=True)
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------- server
+
+
+def _preload() -> None:
+    import importlib
+
+    from wijkeffect.paths import skip_unused_optional_imports
+
+    skip_unused_optional_imports()
+    # as the in-process shell sets it (wijkeffect.inprocess.shell), before matplotlib reads it at import
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    from wijkeffect import inprocess
+
+    # imported as a cell imports them, where get_ipython() is the notebook's shell: pandas, for one, sets its
+    # display defaults at import by asking it whether there is a kernel; each job then makes its own shell
+    sh = inprocess.shell()
+    with sh.builtin_trap:
+        for name in PRELOAD:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 (a job that needs it will say why)
+                pass
+    inprocess.ZMQInteractiveShell.clear_instance()
+
+
+def _child(conn: socket.socket) -> None:
+    """In the forked child: become the job's process, run the runner, report the exit status."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    global IN_CHILD
+    IN_CHILD = True
+    code = 1
+    try:
+        req, fds = _receive(conn)
+        for target, fd in zip((0, 1, 2), fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.chdir(req["cwd"])
+        os.environ.clear()
+        os.environ.update(req["env"])
+        os.environ["WIJKEFFECT_FORKSERVER"] = "0"  # the job, and anything it starts, runs where it is
+        sys.argv = [sys.argv[0], *req["argv"]]
+        conn.sendall(f"pid {os.getpid()}\n".encode())
+        if os.environ.get("WIJKEFFECT_FORKSERVER_DEBUG"):
+            import faulthandler
+
+            faulthandler.dump_traceback_later(float(os.environ["WIJKEFFECT_FORKSERVER_DEBUG"]), exit=True)
+        from wijkeffect.notebook import main
+
+        try:
+            main(req["argv"])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 (the runner's own errors are printed by main; this is the rest)
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        try:
+            conn.sendall(f"exit {code}\n".encode())
+        except OSError:
+            pass
+        os._exit(code)
+
+
+def serve(key: str) -> None:
+    """Bind the key's socket (one server per key: a lock decides), preload, fork a child per job; exit
+    after IDLE_SECONDS without a job."""
+    import fcntl
+
+    path = socket_path(key)
+    lock = open(path.with_suffix(".lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return  # another server for this key is starting or running
+    _preload()
+    path.unlink(missing_ok=True)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(64)
+    srv.settimeout(1.0)
+    last = time.monotonic()
+    children: set[int] = set()
+    try:
+        while time.monotonic() - last < IDLE_SECONDS:
+            for pid in list(children):
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    children.discard(pid)
+            try:
+                conn, _ = srv.accept()
+            except socket.timeout:
+                continue
+            last = time.monotonic()
+            if len(children) >= MAX_CHILDREN:
+                conn.close()  # the runner then runs the job itself
+                continue
+            conn.settimeout(None)
+            pid = os.fork()
+            if pid == 0:
+                srv.close()
+                _child(conn)
+            children.add(pid)
+            conn.close()
+    finally:
+        path.unlink(missing_ok=True)
+        srv.close()
+
+
+if __name__ == "__main__":
+    # through the package's module, not this __main__ copy: IN_CHILD must be the flag the runner reads
+    from wijkeffect import forkserver
+
+    forkserver.serve(sys.argv[1])
