@@ -50,6 +50,16 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/summary.smk"
 
 
+onstart:
+    # the notebook jobs' fork server (wijkeffect.forkserver) starts importing while the first jobs are
+    # scheduled; jobs run on this machine only (a cluster's jobs each run in a process of their own)
+    if workflow.local_exec:
+        from wijkeffect import forkserver
+
+        if forkserver.enabled():
+            forkserver.start_server()
+
+
 rule all:
     input:
         all_outputs(),

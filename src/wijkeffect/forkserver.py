@@ -151,7 +151,10 @@ def start_server() -> None:
 # ---------------------------------------------------------------------------------------------- server
 
 
-def _preload() -> None:
+def _preloader():
+    """Import PRELOAD one module per step (a generator), as a cell imports them: with get_ipython() the
+    notebook's shell (pandas, for one, sets its display defaults at import by asking it whether there is
+    a kernel). Each job makes its own shell (`_child`)."""
     import importlib
 
     from wijkeffect.paths import skip_unused_optional_imports
@@ -161,16 +164,14 @@ def _preload() -> None:
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     from wijkeffect import inprocess
 
-    # imported as a cell imports them, where get_ipython() is the notebook's shell: pandas, for one, sets its
-    # display defaults at import by asking it whether there is a kernel; each job then makes its own shell
     sh = inprocess.shell()
-    with sh.builtin_trap:
-        for name in PRELOAD:
+    for name in PRELOAD:
+        with sh.builtin_trap:
             try:
                 importlib.import_module(name)
             except Exception:  # noqa: BLE001 (a job that needs it will say why)
                 pass
-    inprocess.ZMQInteractiveShell.clear_instance()
+        yield name
 
 
 def _child(conn: socket.socket) -> None:
@@ -180,6 +181,9 @@ def _child(conn: socket.socket) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     global IN_CHILD
     IN_CHILD = True
+    inprocess = sys.modules.get("wijkeffect.inprocess")
+    if inprocess is not None:
+        inprocess.ZMQInteractiveShell.clear_instance()  # the server's, made for its imports: a fresh one per job
     code = 1
     try:
         req, fds = _receive(conn)
@@ -231,12 +235,15 @@ def serve(key: str) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return  # another server for this key is starting or running
-    _preload()
+    steps = _preloader()
+    next(steps)  # IPython, papermill and the shell (what every job needs first), and numpy
     path.unlink(missing_ok=True)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(str(path))
     srv.listen(64)
-    srv.settimeout(1.0)
+    # serve from now on; between jobs, import the rest one module at a time (a job forked before the end
+    # imports what is still missing itself)
+    preloading = True
     last = time.monotonic()
     children: set[int] = set()
     try:
@@ -244,9 +251,13 @@ def serve(key: str) -> None:
             for pid in list(children):
                 if os.waitpid(pid, os.WNOHANG)[0]:
                     children.discard(pid)
+            srv.settimeout(0.0 if preloading else 1.0)
             try:
                 conn, _ = srv.accept()
-            except socket.timeout:
+            except (socket.timeout, BlockingIOError):
+                if preloading:
+                    preloading = next(steps, None) is not None
+                    last = time.monotonic()
                 continue
             last = time.monotonic()
             if len(children) >= MAX_CHILDREN:
