@@ -57,7 +57,7 @@ onstart:
         from wijkeffect import forkserver
 
         if forkserver.enabled():
-            forkserver.start_server()
+            forkserver.start_server(forkserver.job_env(threads=1))  # the notebook rules' threads
 
 
 rule all:

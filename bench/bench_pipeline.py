@@ -84,6 +84,15 @@ def _label(pid: int) -> str:
     except OSError:
         return "?"
     words = " ".join(a.decode(errors="replace") for a in args if a).split()
+    if "wijkeffect.forkserver" in words and Path(f"/proc/{pid}/fd").exists():
+        # a job the fork server forked has the server's command line: name it by the log it writes
+        try:
+            logs = sorted({os.readlink(f) for f in Path(f"/proc/{pid}/fd").iterdir()
+                           if "/logs/" in os.readlink(f)})
+        except OSError:
+            logs = []
+        if logs:
+            return "forked job, log " + logs[0][logs[0].index("/logs/") + 1:]
     named = [w for w in words if "results/" in w or w.startswith("notebooks/")]
     return " ".join(named[:3]) if named else " ".join(words[1:4])[:120]
 

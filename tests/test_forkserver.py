@@ -107,3 +107,20 @@ def test_the_key_follows_code_and_environment(tmp_path, env):
                            env=e, capture_output=True, text=True, check=True).stdout
             for e in (env, {**env, "MPLBACKEND": "agg"}, {**env, "WIJKEFFECT_ROOT": str(tmp_path / "other")})}
     assert len(keys) == 3
+
+
+def test_the_server_started_at_onstart_is_the_one_jobs_ask(tmp_path, env):
+    """Snakemake sets OMP_NUM_THREADS and friends to a job's threads: the Snakefile's onstart must start the
+    server under the environment a job gets, or the jobs ask a server that does not exist."""
+    (tmp_path / "Snakefile").write_text(
+        "import sys\n"
+        "onstart:\n"
+        "    from wijkeffect import forkserver\n"
+        "    open('onstart.txt', 'w').write(forkserver.server_key(forkserver.job_env(threads=1)))\n"
+        "rule a:\n"
+        "    output: 'job.txt'\n"
+        "    shell: \"{sys.executable} -c 'from wijkeffect.forkserver import server_key; print(server_key(), end=\\\"\\\")'"
+        " > {output}\"\n")
+    subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "-q"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+    assert (tmp_path / "onstart.txt").read_text() == (tmp_path / "job.txt").read_text()

@@ -35,8 +35,11 @@ IDLE_SECONDS = float(os.environ.get("WIJKEFFECT_FORKSERVER_IDLE", "30"))
 #: jobs running at once beyond which a runner is told to run its job itself
 MAX_CHILDREN = 4 * (os.cpu_count() or 1)
 #: environment variables that change what an import does: a server only serves jobs that agree on them
+#: what Snakemake sets to a job's threads (snakemake/shell.py): thread pools sized at import
+THREAD_ENV = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 IMPORT_ENV = ("PYTHONPATH", "PYTHONHASHSEED", "PYTHONSAFEPATH", "MPLBACKEND", "MPLCONFIGDIR", "HOME", "LANG",
-              "LC_ALL", "TZ", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VIRTUAL_ENV")
+              "LC_ALL", "TZ", "VIRTUAL_ENV", *THREAD_ENV)
 #: what the server imports before it serves (each job's imports, in one process)
 PRELOAD = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "scipy.stats", "scipy.optimize", "matplotlib.pyplot",
            "geopandas", "linearmodels", "great_tables", "papermill", "nbformat", "nbconvert", "IPython",
@@ -50,7 +53,12 @@ def enabled() -> bool:
     return os.environ.get("WIJKEFFECT_FORKSERVER", "1") != "0" and "SLURM_JOB_ID" not in os.environ
 
 
-def server_key() -> str:
+def job_env(threads: int = 1) -> dict[str, str]:
+    """This process's environment as Snakemake gives it to a local job with `threads` threads."""
+    return {**os.environ, **{k: str(threads) for k in THREAD_ENV}}
+
+
+def server_key(env: dict[str, str] | None = None) -> str:
     """Hash of what the server's imports depend on: interpreter, project root, the package's files,
     the installed packages (site-packages' directory times) and the import-relevant environment."""
     import sysconfig
@@ -66,7 +74,8 @@ def server_key() -> str:
         site = Path(sysconfig.get_paths()[key])
         if site.exists():
             h.update(f"{site.stat().st_mtime_ns}\0".encode())
-    h.update(json.dumps({k: os.environ.get(k) for k in IMPORT_ENV}, sort_keys=True).encode())
+    env = os.environ if env is None else env
+    h.update(json.dumps({k: env.get(k) for k in IMPORT_ENV}, sort_keys=True).encode())
     return h.hexdigest()[:20]
 
 
@@ -136,14 +145,16 @@ def run_remote(argv: list[str]) -> int | None:
     return 1
 
 
-def start_server() -> None:
-    """Start the server for this key in the background (its own session, no terminal); never waits."""
+def start_server(env: dict[str, str] | None = None) -> None:
+    """Start the server for jobs with this environment (default: this process's) in the background, in its
+    own session; never waits."""
     import subprocess
 
+    env = dict(os.environ if env is None else env)
     try:
-        subprocess.Popen([sys.executable, "-m", "wijkeffect.forkserver", server_key()], stdin=subprocess.DEVNULL,
+        subprocess.Popen([sys.executable, "-m", "wijkeffect.forkserver", server_key(env)], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                         close_fds=True)
+                         close_fds=True, env=env)
     except OSError:
         pass
 
