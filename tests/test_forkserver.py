@@ -57,6 +57,13 @@ def _outputs(path: Path) -> list:
     return [(c["execution_count"], c["outputs"]) for c in cells if c["cell_type"] == "code"]
 
 
+def _state(pid: int) -> str:
+    try:
+        return " ".join(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("State"))
+    except OSError:
+        return "zombie"
+
+
 def _text(cell: tuple) -> str:
     return "".join("".join(o["text"]) for o in cell[1] if o["output_type"] == "stream")
 
@@ -91,6 +98,21 @@ def test_a_served_failure_and_a_signal_reach_the_runner(tmp_path, env):
     time.sleep(3)
     slow.send_signal(signal.SIGTERM)
     assert slow.wait(30) != 0  # the job was stopped, not left running for two minutes
+    # a runner killed outright (SIGKILL cannot be passed on): its job, and a worker the job forked, end too
+    pidfile = tmp_path / "pids.txt"
+    orphan = _run(_template(tmp_path / "k.ipynb", "import os, time\nfrom concurrent.futures import ProcessPoolExecutor\n"
+                            "pool = ProcessPoolExecutor(1)\nworker = pool.submit(os.getpid).result()\n"
+                            f"open({str(pidfile)!r}, 'w').write(f'{{os.getpid()}} {{worker}}')\ntime.sleep(120)"),
+                  tmp_path / "k_out.ipynb", env)
+    _wait_for(pidfile, present=True)
+    time.sleep(0.5)
+    orphan.kill()
+    orphan.wait(10)
+    for pid in map(int, pidfile.read_text().split()):
+        end = time.monotonic() + 20
+        while Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid) and time.monotonic() < end:
+            time.sleep(0.2)
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in _state(pid), f"pid {pid} outlived its runner"
 
 
 def test_switched_off_no_server_starts(tmp_path, env):

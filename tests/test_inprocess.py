@@ -24,6 +24,7 @@ CELLS = [
     "h = display(Markdown('first'), display_id=True)\nh.update(Markdown('second'))",
     "",
     "{'k': [1, 2]}",
+    "h.update(Markdown('third'))",  # a display made in an earlier cell changes there; this cell shows nothing
 ]
 
 
@@ -79,7 +80,8 @@ def test_outputs_equal_a_kernels(tmp_path):
     wide = cells[4][1][0]["data"]["text/plain"]
     assert "\\" in "".join(wide)  # wrapped at 80 characters, every column shown, as in a notebook
     assert any("image/png" in o.get("data", {}) for o in cells[8][1])  # an open figure is shown inline
-    assert cells[9][1][0]["data"]["text/markdown"] == "second"  # a display updated in place
+    assert cells[9][1][0]["data"]["text/markdown"] == "third"  # a display updated in place, from a later cell
+    assert cells[12][1] == []
 
 
 @pytest.mark.parametrize("engine", ["inprocess", "kernel"])
@@ -95,6 +97,12 @@ def test_a_failing_cell_names_the_error_and_keeps_the_notebook(tmp_path, engine)
     assert err and err[0]["ename"] == "KeyError" and any("wijk_code" in line for line in err[0]["traceback"])
     assert code[-1]["execution_count"] is None  # the cells after the failure did not run
     assert nb["metadata"]["papermill"]["exception"] is True
+
+
+def test_input_fails_as_on_a_kernel(tmp_path):
+    template = _template(tmp_path / "t.ipynb", ["input('wijk? ')"])
+    done = _run(template, tmp_path / "o.ipynb", "inprocess")
+    assert done.returncode == 1 and "StdinNotImplementedError" in done.stderr
 
 
 def test_a_syntax_error_is_a_failed_cell(tmp_path):

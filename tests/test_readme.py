@@ -33,6 +33,7 @@ COVERED = {
         "run below on the demo waves",
     "python -m wijkeffect.demo": "test_demo.py regenerates the demo byte for byte",
     "python -m wijkeffect.notebook": "every workflow rule runs it",
+    "python -m wijkeffect.notebook --engine kernel ...": "test_inprocess.py runs both engines and compares them",
 }
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 #: True in a job forked by the server (its runner must not ask a server again)
 IN_CHILD = False
 IDLE_SECONDS = float(os.environ.get("WIJKEFFECT_FORKSERVER_IDLE", "30"))
+#: seconds a runner waits for the server to fork its job before it runs the job itself
+HANDSHAKE_SECONDS = 30.0
 #: jobs running at once beyond which a runner is told to run its job itself
 MAX_CHILDREN = 4 * (os.cpu_count() or 1)
 #: environment variables that change what an import does: a server only serves jobs that agree on them
@@ -44,9 +46,10 @@ IMPORT_ENV = ("PYTHONPATH", "PYTHONHASHSEED", "PYTHONSAFEPATH", "MPLBACKEND", "M
 PRELOAD = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "scipy.stats", "scipy.optimize", "matplotlib.pyplot",
            "geopandas", "linearmodels", "great_tables", "papermill", "nbformat", "nbconvert", "IPython",
            "wijkeffect.notebook", "wijkeffect.inprocess", "wijkeffect.stages", "wijkeffect.review",
-           "wijkeffect.figures.style", "wijkeffect.figures.trends", "wijkeffect.figures.maps",
-           "wijkeffect.figures.effects", "wijkeffect.figures.sensitivity", "wijkeffect.models.api",
-           "wijkeffect.provenance", "wijkeffect.tables", "wijkeffect.clean", "wijkeffect.panel")
+           "wijkeffect.models.api", "wijkeffect.provenance", "wijkeffect.tables", "wijkeffect.clean",
+           "wijkeffect.panel")
+# not wijkeffect.figures.*: its style module switches matplotlib to Agg at import, which a job that never
+# draws must not inherit (matplotlib.pyplot itself loads no backend until a figure is made)
 
 
 def enabled() -> bool:
@@ -75,7 +78,8 @@ def server_key(env: dict[str, str] | None = None) -> str:
         if site.exists():
             h.update(f"{site.stat().st_mtime_ns}\0".encode())
     env = os.environ if env is None else env
-    h.update(json.dumps({k: env.get(k) for k in IMPORT_ENV}, sort_keys=True).encode())
+    h.update(json.dumps({k: v for k, v in env.items() if k in IMPORT_ENV or k.startswith(("PYTHON", "LC_"))},
+                        sort_keys=True).encode())
     return h.hexdigest()[:20]
 
 
@@ -107,42 +111,72 @@ def _receive(sock: socket.socket) -> tuple[dict, list[int]]:
 # ---------------------------------------------------------------------------------------------- client
 
 
-def run_remote(argv: list[str]) -> int | None:
-    """Run `python -m wijkeffect.notebook argv` in a child of the server: its exit status, or None when
-    there is no server to ask (one is then started for the next jobs, and the caller runs the job itself)."""
+def run_remote(module: str, argv: list[str]) -> int | None:
+    """Run `python -m MODULE ARGV` in a child of the server: its exit status, or None when there is no
+    server to ask (one is then started for the next jobs, and the caller runs the job itself)."""
     if not enabled():
         return None
-    try:
-        path = socket_path()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(str(path))
-    except OSError:
-        start_server()
-        return None
-    try:
-        _send(sock, {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}, [0, 1, 2])
-        reader = sock.makefile("r", encoding="utf-8")
-        first = reader.readline()
-    except OSError:
-        return None
-    if not first.startswith("pid "):
-        return None  # the server refused or went away before forking: run it here
-    child = int(first.split()[1])
+    child: int | None = None
+    held: list[int] = []
 
-    def forward(signum, _frame) -> None:
+    def forward(signum, _frame) -> None:  # to the job's process group (the job and any pool it started)
+        if child is None:
+            held.append(signum)
+            return
         try:
-            os.kill(child, signum)
-        except ProcessLookupError:
+            os.killpg(child, signum)
+        except (ProcessLookupError, PermissionError):
             pass
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, forward)
-    last = reader.readline()
+    try:
+        path = socket_path()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(HANDSHAKE_SECONDS)
+        sock.connect(str(path))
+    except OSError:
+        start_server()
+        return _local_after(held)
+    try:
+        _send(sock, {"module": module, "argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
+                     "umask": _umask()}, [0, 1, 2])
+        reader = sock.makefile("r", encoding="utf-8")
+        first = reader.readline()
+    except OSError:  # no answer in time: closing the socket stops a child that starts late (its watchdog)
+        sock.close()
+        return _local_after(held)
+    if not first.startswith("pid "):
+        sock.close()
+        return _local_after(held)  # the server refused or went away before forking: run it here
+    child = int(first.split()[1])
+    for signum in held:
+        forward(signum, None)
+    sock.settimeout(None)
+    try:
+        last = reader.readline()
+    except OSError:
+        last = ""
     if last.startswith("exit "):
         return int(last.split()[1])
     print(f"wijkeffect: the notebook job's process (pid {child}) ended without an exit status "
           "(killed, or crashed in native code)", file=sys.stderr)
     return 1
+
+
+def _local_after(held: list[int]) -> None:
+    """Back to running the job here: default signal handling, and a signal that came meanwhile acted on."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+    for signum in held:
+        os.kill(os.getpid(), signum)
+    return None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def start_server(env: dict[str, str] | None = None) -> None:
@@ -185,11 +219,14 @@ def _preloader():
         yield name
 
 
-def _child(conn: socket.socket) -> None:
+def _child(conn: socket.socket, lock) -> None:
     """In the forked child: become the job's process, run the runner, report the exit status."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    lock.close()  # the server's lock is the server's: a job must not keep a new server from starting
+    os.setpgid(0, 0)  # the runner signals this group: the job and any worker pool it starts
+    os.register_at_fork(after_in_child=conn.close)  # a worker keeps no copy: the runner sees EOF when we end
     global IN_CHILD
     IN_CHILD = True
     inprocess = sys.modules.get("wijkeffect.inprocess")
@@ -205,16 +242,21 @@ def _child(conn: socket.socket) -> None:
         os.environ.clear()
         os.environ.update(req["env"])
         os.environ["WIJKEFFECT_FORKSERVER"] = "0"  # the job, and anything it starts, runs where it is
-        sys.argv = [sys.argv[0], *req["argv"]]
+        os.umask(req.get("umask", _umask()))
+        import tempfile
+
+        tempfile.tempdir = None  # the job's TMPDIR (Snakemake's tmpdir resource), not the server's
         conn.sendall(f"pid {os.getpid()}\n".encode())
+        _watch(conn)
         if os.environ.get("WIJKEFFECT_FORKSERVER_DEBUG"):
             import faulthandler
 
             faulthandler.dump_traceback_later(float(os.environ["WIJKEFFECT_FORKSERVER_DEBUG"]), exit=True)
-        from wijkeffect.notebook import main
+        import runpy
 
-        try:
-            main(req["argv"])
+        try:  # what `python -m MODULE ARGV` does, in this warm process
+            sys.argv = [req["module"], *req["argv"]]
+            runpy.run_module(req["module"], run_name="__main__", alter_sys=True)
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -223,6 +265,9 @@ def _child(conn: socket.socket) -> None:
 
         traceback.print_exc()
     finally:
+        import logging
+
+        logging.shutdown()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -233,6 +278,22 @@ def _child(conn: socket.socket) -> None:
         except OSError:
             pass
         os._exit(code)
+
+
+def _watch(conn: socket.socket) -> None:
+    """A thread that ends the job's process group when its runner goes away (the runner sends nothing
+    after the request, so end of file means it was killed): no job outlives the Snakemake job it is."""
+    import threading
+
+    def watch() -> None:
+        try:
+            gone = conn.recv(1) == b""
+        except OSError:
+            gone = True
+        if gone:
+            os.killpg(0, signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def serve(key: str) -> None:
@@ -262,6 +323,8 @@ def serve(key: str) -> None:
             for pid in list(children):
                 if os.waitpid(pid, os.WNOHANG)[0]:
                     children.discard(pid)
+            if children:
+                last = time.monotonic()  # not idle while a job runs
             srv.settimeout(0.0 if preloading else 1.0)
             try:
                 conn, _ = srv.accept()
@@ -278,7 +341,7 @@ def serve(key: str) -> None:
             pid = os.fork()
             if pid == 0:
                 srv.close()
-                _child(conn)
+                _child(conn, lock)
             children.add(pid)
             conn.close()
     finally:

@@ -37,12 +37,13 @@ LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_ext
 
 
 class _Sink:
-    """Collects one cell's outputs in the order a kernel would send them."""
+    """Collects one cell's outputs in the order a kernel would send them; displays with an id are known
+    across cells (by_display_id, shared), so an update reaches the cell that made them."""
 
-    def __init__(self) -> None:
+    def __init__(self, by_display_id: dict[str, list] | None = None) -> None:
         self.outputs: list = []
         self.clear_pending = False
-        self.by_display_id: dict[str, list] = {}
+        self.by_display_id: dict[str, list] = {} if by_display_id is None else by_display_id
 
     def _add(self, out: Any) -> None:
         if self.clear_pending:
@@ -59,8 +60,8 @@ class _Sink:
 
     def display(self, data: dict, metadata: dict, transient: dict | None, update: bool) -> None:
         display_id = (transient or {}).get("display_id")
-        if update and display_id in self.by_display_id:
-            for out in self.by_display_id[display_id]:
+        if update:  # as nbclient: the outputs with that id change in place, nothing is added
+            for out in self.by_display_id.get(display_id, []):
                 out.data, out.metadata = data, metadata
             return
         out = new_output("display_data", data=data, metadata=metadata)
@@ -153,18 +154,32 @@ def shell() -> ZMQInteractiveShell:
     return ZMQInteractiveShell.instance(config=config)
 
 
+class _NoStdin(io.TextIOBase):
+    """sys.stdin while a cell runs: as on papermill's kernel, a notebook job cannot ask for input."""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> str:
+        from IPython.core.error import StdinNotImplementedError
+
+        raise StdinNotImplementedError("input was requested, but a notebook job has no one to answer it")
+
+    readline = read
+
+
 def run_cell(sh: ZMQInteractiveShell, source: str) -> tuple[list, int, bool]:
     """(outputs, execution count, success) of one cell run in the shell."""
-    sh.sink = _Sink()
+    sh.sink = _Sink(sh.sink.by_display_id)
     count = sh.execution_count
-    saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Stream(sh, "stdout"), _Stream(sh, "stderr")
+    saved = sys.stdout, sys.stderr, sys.stdin
+    sys.stdout, sys.stderr, sys.stdin = _Stream(sh, "stdout"), _Stream(sh, "stderr"), _NoStdin()
     try:
         result = sh.run_cell(source, store_history=True)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
-        sys.stdout, sys.stderr = saved
+        sys.stdout, sys.stderr, sys.stdin = saved
     return sh.sink.outputs, count, result.success
 
 
@@ -177,18 +192,31 @@ class InProcessEngine(Engine):
         for name in ("pyarrow",):
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
+        import builtins
+
+        main, had_ipython = sys.modules.get("__main__"), hasattr(builtins, "__IPYTHON__")
         sh = shell()
         nb = nb_man.nb
-        for index, cell in enumerate(nb.cells):
-            nb_man.cell_start(cell, index)
-            try:
-                if cell.cell_type == "code" and cell.source.strip():
-                    cell.outputs, cell.execution_count, ok = run_cell(sh, cell.source)
-                    if not ok:
-                        nb_man.cell_exception(cell, cell_index=index)
-                        break
-            finally:
-                nb_man.cell_complete(cell, cell_index=index)
+        try:
+            for index, cell in enumerate(nb.cells):
+                nb_man.cell_start(cell, index)
+                try:
+                    if cell.cell_type == "code" and cell.source.strip():
+                        cell.outputs, cell.execution_count, ok = run_cell(sh, cell.source)
+                        if not ok:
+                            nb_man.cell_exception(cell, cell_index=index)
+                            break
+                finally:
+                    nb_man.cell_complete(cell, cell_index=index)
+        finally:
+            # as a kernel's end: the next notebook in this process gets a fresh shell (In [1] again), and the
+            # process its own __main__ and builtins back (the shell installs the notebook's namespace as
+            # __main__ and sets __IPYTHON__, which pandas, for one, reads as "interactive session")
+            ZMQInteractiveShell.clear_instance()
+            if main is not None:
+                sys.modules["__main__"] = main
+            if not had_ipython:
+                builtins.__dict__.pop("__IPYTHON__", None)  # set by the shell's start, read by pandas too
         nb.metadata["language_info"] = dict(LANGUAGE_INFO)
 
 

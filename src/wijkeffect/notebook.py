@@ -47,11 +47,18 @@ class _Accessible:
         return self._html
 
 
-def _stamp(notebook: Path) -> str:
-    """The last line of an HTML copy: which executed notebook (by content) it was made from."""
-    import hashlib
+#: bump when html_copies changes what it writes: copies stamped with another version are made again
+HTML_FORMAT = 1
 
-    return f"<!-- executed notebook sha256 {hashlib.sha256(notebook.read_bytes()).hexdigest()} -->\n"
+
+def _stamp(notebook: Path) -> str:
+    """The last line of an HTML copy: which executed notebook (by content) it was made from, and by which
+    renderer (nbconvert's version, HTML_FORMAT)."""
+    import hashlib
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(notebook.read_bytes()).hexdigest()
+    return f"<!-- executed notebook sha256 {digest}; nbconvert {version('nbconvert')}; format {HTML_FORMAT} -->\n"
 
 
 def copies_current(notebook: Path) -> bool:
@@ -127,7 +134,10 @@ def execute(template: Path, output: Path, parameters: dict, kernel: str = "pytho
             _run(pm, template, output, parameters, kernel, engine_name)
     finally:
         if html and output.exists():
-            html_copies(output)
+            try:
+                html_copies(output)
+            except Exception as exc:  # noqa: BLE001 (the notebook is the output; notebooks_html makes them again)
+                print(f"wijkeffect: no HTML copies of {output.name}: {error_summary(exc)}", file=sys.stderr)
 
 
 def declared_parameters(template: Path) -> list[str]:
@@ -206,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     if _remote_ok(argv):
         from wijkeffect import forkserver
 
-        code = forkserver.run_remote(argv)
+        code = forkserver.run_remote("wijkeffect.notebook", argv)
         if code is not None:
             raise SystemExit(code)
     ap = argparse.ArgumentParser(prog="python -m wijkeffect.notebook", description=__doc__.splitlines()[0])

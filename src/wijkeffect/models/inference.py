@@ -191,7 +191,8 @@ def _ri_draws(d: pd.DataFrame, ycol: str, wcol: str, reps: int, seed: int, strat
     """
     rng = np.random.default_rng(seed)
     w, (y, dd), units = _twoway_grid(d, [ycol, "D"], wcol)
-    paths = d.pivot(index="wijk_code", columns="wave", values="D").reindex(units)
+    waves = np.sort(pd.unique(d["wave"]))
+    paths = d.pivot(index="wijk_code", columns="wave", values="D").reindex(index=units, columns=waves)
     groups = None
     if strata is not None:
         if strata not in d:
@@ -250,8 +251,11 @@ def randomization_inference(d: pd.DataFrame, ycol: str, wcol: str, reps: int = 9
     (1 + #|b*| >= |b|) / (1 + reps).
     """
     b0, by, _ = _ri_draws(d, ycol, wcol, reps, seed, strata)
+    if not np.isfinite(b0):
+        return b0, float("nan")
+    by = by[np.isfinite(by)]  # a draw whose reassigned paths the wijk and wave effects absorb has no estimate
     exceed = int((np.abs(by) >= abs(b0) - 1e-12).sum())
-    return b0, (1 + exceed) / (1 + reps)
+    return b0, (1 + exceed) / (1 + by.size)
 
 
 #: below this many treated clusters, cluster-robust t inference over-rejects (MacKinnon and Webb 2017):
