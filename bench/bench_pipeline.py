@@ -97,19 +97,34 @@ def _label(pid: int) -> str:
     return " ".join(named[:3]) if named else " ".join(words[1:4])[:120]
 
 
-def stop_fork_servers() -> None:
-    """End every fork server (wijkeffect.forkserver) and wait, so the next run starts as a fresh clone's
-    does: its first jobs run in their own processes while a new server imports."""
+def stop_fork_servers(workdir: Path) -> None:
+    """End the fork server that serves workdir's jobs (wijkeffect.forkserver; named by its key, so other
+    checkouts' servers and the jobs a server forked are left alone) and wait, so the next run starts as a
+    fresh clone's does: its first jobs run in their own processes while a new server imports."""
     import signal
 
-    pids = [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit() and _cmdline_has(d, b"wijkeffect.forkserver")]
-    for pid in pids:
+    keys = subprocess.run([sys.executable, "-c", "from wijkeffect import forkserver as f; "
+                           "print(f.server_key(f.job_env(1)), f.server_key())"],
+                          env={**os.environ, "WIJKEFFECT_ROOT": str(workdir)}, capture_output=True, text=True,
+                          check=True).stdout.split()
+    procs = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+                procs[int(d.name)] = (int(stat[stat.rindex(")") + 2:].split()[1]), (d / "cmdline").read_bytes())
+            except (OSError, ValueError):
+                continue
+    ours = {pid for pid, (_, cmd) in procs.items()
+            if b"wijkeffect.forkserver" in cmd and any(k.encode() in cmd for k in keys)}
+    servers = [pid for pid in ours if procs[pid][0] not in ours]  # a forked job's parent is the server
+    for pid in servers:
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
     end = time.monotonic() + 10
-    while time.monotonic() < end and any(Path(f"/proc/{p}").exists() for p in pids):
+    while time.monotonic() < end and any(Path(f"/proc/{p}").exists() for p in servers):
         time.sleep(0.1)
 
 
@@ -125,8 +140,8 @@ PEAK_PROCESSES: list[tuple[int, str]] = []  # the largest jobs (and Snakemake it
 
 def run(workdir: Path, cores: str, extra: list[str] | None = None) -> tuple[float, int, str]:
     """Wall seconds and peak tree memory of one Snakemake run (its largest jobs then: PEAK_PROCESSES), with
-    no fork server running when it starts."""
-    stop_fork_servers()
+    no fork server running for it when it starts."""
+    stop_fork_servers(workdir)
     env = {**os.environ, "WIJKEFFECT_ROOT": str(workdir)}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", cores, *(extra or [])], cwd=workdir,
@@ -167,7 +182,7 @@ def run(workdir: Path, cores: str, extra: list[str] | None = None) -> tuple[floa
 def make_demo(workdir: Path) -> float:
     """Wall seconds of `make demo` (workflow and report) in workdir, with the project's installed venv."""
     venv = ROOT / ".venv"
-    stop_fork_servers()
+    stop_fork_servers(workdir)
     t0 = time.perf_counter()
     subprocess.run(["make", "demo", f"VENV={venv}", "-o", f"{venv}/.installed"], cwd=workdir, check=True,
                    env={**os.environ, "WIJKEFFECT_ROOT": str(workdir)}, capture_output=True)
@@ -198,7 +213,7 @@ def main() -> None:
         shutil.rmtree(work / "data" / "processed")
         sweep_cold, sweep_peak, _ = run(work, args.cores, ["-q", "--configfile", "config/sweep.yaml"])
         n_specs = sum(1 for _ in (work / "results" / "demo" / "sweep").glob("*/estimates"))
-        stop_fork_servers()
+        stop_fork_servers(work)
         print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; snakemake --cores {args.cores}; "
               f"{n_nb} notebooks executed")
         print(f"cold run (results removed):   {cold:6.1f} s wall")
