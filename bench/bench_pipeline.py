@@ -107,17 +107,10 @@ def stop_fork_servers(workdir: Path) -> None:
                            "print(f.server_key(f.job_env(1)), f.server_key())"],
                           env={**os.environ, "WIJKEFFECT_ROOT": str(workdir)}, capture_output=True, text=True,
                           check=True).stdout.split()
-    procs = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text()
-                procs[int(d.name)] = (int(stat[stat.rindex(")") + 2:].split()[1]), (d / "cmdline").read_bytes())
-            except (OSError, ValueError):
-                continue
-    ours = {pid for pid, (_, cmd) in procs.items()
-            if b"wijkeffect.forkserver" in cmd and any(k.encode() in cmd for k in keys)}
-    servers = [pid for pid in ours if procs[pid][0] not in ours]  # a forked job's parent is the server
+    children, _, running = _processes()
+    parent = {c: p for p, cs in children.items() for c in cs}
+    ours = [pid for pid in running if any(k.encode() in _cmdline(pid) for k in keys)]
+    servers = [pid for pid in ours if parent.get(pid) not in ours]  # a forked job's parent is the server
     for pid in servers:
         try:
             os.kill(pid, signal.SIGTERM)
@@ -128,11 +121,15 @@ def stop_fork_servers(workdir: Path) -> None:
         time.sleep(0.1)
 
 
-def _cmdline_has(d: Path, needle: bytes) -> bool:
+def _cmdline(pid: int) -> bytes:
     try:
-        return needle in (d / "cmdline").read_bytes()
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return False
+        return b""
+
+
+def _cmdline_has(d: Path, needle: bytes) -> bool:
+    return needle in _cmdline(int(d.name))
 
 
 PEAK_PROCESSES: list[tuple[int, str]] = []  # the largest jobs (and Snakemake itself) at the last run's peak

@@ -205,11 +205,9 @@ def _preloader():
     from wijkeffect.paths import skip_unused_optional_imports
 
     skip_unused_optional_imports()
-    # as the in-process shell sets it (wijkeffect.inprocess.shell), before matplotlib reads it at import
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     from wijkeffect import inprocess
 
-    sh = inprocess.shell()
+    sh = inprocess.shell()  # sets MPLBACKEND as a kernel does, before matplotlib reads it at import
     for name in PRELOAD:
         with sh.builtin_trap:
             try:
@@ -248,10 +246,6 @@ def _child(conn: socket.socket, lock) -> None:
         tempfile.tempdir = None  # the job's TMPDIR (Snakemake's tmpdir resource), not the server's
         conn.sendall(f"pid {os.getpid()}\n".encode())
         _watch(conn)
-        if os.environ.get("WIJKEFFECT_FORKSERVER_DEBUG"):
-            import faulthandler
-
-            faulthandler.dump_traceback_later(float(os.environ["WIJKEFFECT_FORKSERVER_DEBUG"]), exit=True)
         import runpy
 
         try:  # what `python -m MODULE ARGV` does, in this warm process

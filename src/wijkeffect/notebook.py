@@ -213,12 +213,6 @@ def _run(pm, template: Path, output: Path, parameters: dict, kernel: str, engine
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if _remote_ok(argv):
-        from wijkeffect import forkserver
-
-        code = forkserver.run_remote("wijkeffect.notebook", argv)
-        if code is not None:
-            raise SystemExit(code)
     ap = argparse.ArgumentParser(prog="python -m wijkeffect.notebook", description=__doc__.splitlines()[0])
     ap.add_argument("template", type=Path)
     ap.add_argument("output", type=Path)
@@ -229,6 +223,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--html", action="store_true", help="also write the HTML copies")
     ap.add_argument("--log", type=Path, help="write the run's messages here; a failure is also printed on stderr")
     args = ap.parse_args(argv)
+    if args.engine == "inprocess":  # a warm fork server's child can run it (wijkeffect.forkserver)
+        from wijkeffect import forkserver
+
+        if not forkserver.IN_CHILD and forkserver.enabled():
+            code = forkserver.run_remote("wijkeffect.notebook", argv)
+            if code is not None:
+                raise SystemExit(code)
     if args.log:
         args.log.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -255,17 +256,6 @@ def main(argv: list[str] | None = None) -> None:
                 fh.write(msg + "\n")
         print(msg, file=sys.stderr)
         raise SystemExit(1) from None
-
-
-def _remote_ok(argv: list[str]) -> bool:
-    """Whether this job may run in a child of the fork server (wijkeffect.forkserver): in-process engine,
-    not already in such a child, not asked for help."""
-    from wijkeffect import forkserver
-
-    if forkserver.IN_CHILD or not forkserver.enabled() or {"-h", "--help"} & set(argv):
-        return False
-    return not any(a == "--engine" and i + 1 < len(argv) and argv[i + 1] == "kernel" or a == "--engine=kernel"
-                   for i, a in enumerate(argv))
 
 
 def html_index(notebooks: list[Path], out: Path) -> Path:
